@@ -1,0 +1,88 @@
+"""Every table of Podium. Importing this package registers them all on ``SQLModel.metadata``."""
+
+from server.models.base import SQLModel, UTCDateTime, utcnow
+from server.models.contests import (
+    Contest,
+    ContestLanguage,
+    ContestProblem,
+    ContestState,
+    Problem,
+    RegistrationMode,
+    TestCase,
+    TestGroup,
+    Visibility,
+)
+from server.models.engagement import (
+    Announcement,
+    AuditEntry,
+    BadgeAward,
+    Clarification,
+    FeedEvent,
+    Leaderboard,
+    LeaderboardEntry,
+    LevelState,
+    Standing,
+)
+from server.models.judging import (
+    JudgeHost,
+    Judging,
+    JudgingRun,
+    Rejudging,
+    Submission,
+    SubmissionFile,
+    SubmissionStatus,
+)
+from server.models.users import (
+    Affiliation,
+    ApiToken,
+    Group,
+    GroupKind,
+    Role,
+    Team,
+    TeamGroup,
+    TeamMember,
+    User,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Affiliation",
+    "Announcement",
+    "ApiToken",
+    "AuditEntry",
+    "BadgeAward",
+    "Clarification",
+    "Contest",
+    "ContestLanguage",
+    "ContestProblem",
+    "ContestState",
+    "FeedEvent",
+    "Group",
+    "GroupKind",
+    "JudgeHost",
+    "Judging",
+    "JudgingRun",
+    "Leaderboard",
+    "LeaderboardEntry",
+    "LevelState",
+    "Problem",
+    "RegistrationMode",
+    "Rejudging",
+    "Role",
+    "SQLModel",
+    "Standing",
+    "Submission",
+    "SubmissionFile",
+    "SubmissionStatus",
+    "Team",
+    "TeamGroup",
+    "TeamMember",
+    "TestCase",
+    "TestGroup",
+    "UTCDateTime",
+    "User",
+    "Visibility",
+    "metadata",
+    "utcnow",
+]
