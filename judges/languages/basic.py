@@ -1,0 +1,78 @@
+"""Language judges: Python 3, C, C++ and Java.
+
+These define how a submission is compiled and run; the judge worker executes the commands in
+its sandbox. ``{files}`` is the list of source files, ``{main}`` the entry point (class or file).
+"""
+
+from __future__ import annotations
+
+from server.components import Language
+from server.hooks import hookimpl
+
+__all__ = ["C", "CPP", "Java", "Python3"]
+
+
+class Python3(Language):
+    name = "python3"
+    title = "Python 3"
+    extensions = (".py",)
+    source_file = "main.py"
+    compile_command = ("python3", "-m", "py_compile", "{main}")
+    run_command = ("python3", "{main}")
+    version_command = ("python3", "--version")
+    image = "podium-judge-python3"
+    time_multiplier = 2.0
+    selftest_source = "import sys\nfor line in sys.stdin:\n    print(line.strip())\n"
+
+
+class C(Language):
+    name = "c"
+    title = "C (GCC)"
+    extensions = (".c",)
+    source_file = "main.c"
+    compile_command = ("gcc", "-std=gnu17", "-O2", "-pipe", "-static", "-o", "main", "{files}",
+                       "-lm")
+    run_command = ("./main",)
+    version_command = ("gcc", "--version")
+    image = "podium-judge-c"
+    selftest_source = (
+        "#include <stdio.h>\nint main(void){char b[4096];"
+        "while(fgets(b,sizeof b,stdin))fputs(b,stdout);return 0;}\n"
+    )
+
+
+class CPP(Language):
+    name = "cpp"
+    title = "C++ (G++)"
+    extensions = (".cpp", ".cc", ".cxx")
+    source_file = "main.cpp"
+    compile_command = ("g++", "-std=gnu++20", "-O2", "-pipe", "-static", "-o", "main", "{files}")
+    run_command = ("./main",)
+    version_command = ("g++", "--version")
+    image = "podium-judge-cpp"
+    selftest_source = (
+        "#include <iostream>\n#include <string>\nint main(){std::string s;"
+        "while(std::getline(std::cin,s))std::cout<<s<<'\\n';}\n"
+    )
+
+
+class Java(Language):
+    name = "java"
+    title = "Java"
+    extensions = (".java",)
+    source_file = "Main.java"
+    compile_command = ("javac", "-encoding", "UTF-8", "-d", ".", "{files}")
+    run_command = ("java", "-Xss64m", "-Xmx{memory_mb}m", "{main}")
+    version_command = ("java", "-version")
+    image = "podium-judge-java"
+    time_multiplier = 1.5
+    selftest_source = (
+        "import java.io.*;\npublic class Main{public static void main(String[] a)"
+        "throws IOException{BufferedReader r=new BufferedReader(new InputStreamReader(System.in));"
+        "String s;while((s=r.readLine())!=null)System.out.println(s);}}\n"
+    )
+
+
+@hookimpl
+def podium_languages() -> list[Language]:
+    return [Python3(), C(), CPP(), Java()]

@@ -1,0 +1,58 @@
+"""The only code that changes state. Each action commits, then publishes and calls hooks.
+
+Routes, CLI commands and plugins call these; they never write tables themselves.
+"""
+
+from server.actions.badges import award_badge
+from server.actions.contests import (
+    add_contest_problem,
+    configure_plugin,
+    create_contest,
+    create_problem,
+    disable_plugin,
+    enable_language,
+    update_contest,
+)
+from server.actions.errors import ActionError, Conflict, Forbidden, Invalid, NotFound
+from server.actions.standings import rebuild_standings, refresh_teams, scoreboard
+from server.actions.submissions import record_verdict, submit
+from server.actions.teams import add_team_member, create_affiliation, create_group, create_team
+from server.actions.users import (
+    authenticate,
+    create_api_token,
+    create_user,
+    get_user,
+    set_password,
+    user_for_token,
+)
+
+__all__ = [
+    "ActionError",
+    "Conflict",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "add_contest_problem",
+    "add_team_member",
+    "authenticate",
+    "award_badge",
+    "configure_plugin",
+    "create_affiliation",
+    "create_api_token",
+    "create_contest",
+    "create_group",
+    "create_problem",
+    "create_team",
+    "create_user",
+    "disable_plugin",
+    "enable_language",
+    "get_user",
+    "rebuild_standings",
+    "record_verdict",
+    "refresh_teams",
+    "scoreboard",
+    "set_password",
+    "submit",
+    "update_contest",
+    "user_for_token",
+]

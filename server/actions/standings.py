@@ -1,0 +1,111 @@
+"""Standings upkeep after a change, and what follows it: index, levels, sync targets, hooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlmodel import select
+
+from server.actions.base import emit, unit_of_work
+from server.components import RowScore
+from server.models import Contest, LevelState, Team, utcnow
+from server.plugins import PluginError
+from server.scoreboard import engine
+from server.services import Services
+
+__all__ = ["after_standings_change", "rebuild_standings", "refresh_teams", "scoreboard"]
+
+log = logging.getLogger("podium.standings")
+
+
+async def rebuild_standings(services: Services, contest_id: int) -> engine.Board | None:
+    """Recompute every team's row from the submissions, refill the index, notify.
+
+    Returns the new board, or None when the contest's scoring rule is not available (its plugin
+    was removed): the server keeps running and the board waits for the rule to return.
+    """
+    return await refresh_teams(services, contest_id, None)
+
+
+async def refresh_teams(
+    services: Services, contest_id: int, team_ids: Iterable[int] | None
+) -> engine.Board | None:
+    """Recompute the rows of these teams (None = all) in one transaction, then notify."""
+    async with unit_of_work(services) as session:
+        contest = await session.get(Contest, contest_id)
+        if contest is None:
+            return None
+        try:
+            rule, settings = services.plugins.for_contest(contest).scoring_rule()
+        except PluginError:
+            log.warning("contest %s: scoring rule %r unavailable", contest.slug,
+                        contest.scoring_rule)
+            return None
+        everyone = team_ids is None
+        if team_ids is None:
+            team_ids = list(await session.exec(select(Team.id).where(Team.contest_id == contest_id)))
+        rows = await engine.recompute_teams(session, contest, rule, settings, team_ids)  # type: ignore[arg-type]
+    scores = {r.team_id: r.rank_score for r in rows}
+    if everyone:
+        await services.index.replace(contest_id, scores)
+    else:
+        await services.index.set_many(contest_id, scores)
+    return await after_standings_change(services, contest, scores)
+
+
+async def scoreboard(services: Services, contest: Contest, *, public: bool) -> engine.Board:
+    """The ordered board of a contest (raises PluginError if its rule is unavailable)."""
+    rule, settings = services.plugins.for_contest(contest).scoring_rule()
+    async with services.db.session() as session:
+        return await engine.board(session, contest, rule, settings, public=public)
+
+
+async def after_standings_change(
+    services: Services, contest: Contest, team_ids: Iterable[int]
+) -> engine.Board | None:
+    """After commit: levels for the changed teams, then sync targets and the standings hook."""
+    try:
+        board = await scoreboard(services, contest, public=False)
+    except PluginError:
+        return None
+    changed = set(team_ids)
+    plugins = services.plugins.for_contest(contest)
+    for system, settings in plugins.level_systems():
+        for row in board.rows:
+            if row.team.id in changed:
+                await _update_level(services, contest, system, settings, row.team.id, row.score)
+    for target, settings in plugins.sync_targets():
+        try:
+            await target.standings_changed(engine.contest_info(contest), board.rows, settings,
+                                           services)
+        except Exception:
+            log.exception("sync target %s failed for contest %s", target.name, contest.slug)
+    await emit(services, contest, "standings.changed",
+               {"id": contest.id, "teams": sorted(changed)},
+               hook="podium_standings_changed", rows=board.rows)
+    return board
+
+
+async def _update_level(services, contest, system, settings, team_id: int, score: RowScore) -> None:  # type: ignore[no-untyped-def]
+    result = system.level_for(score, settings)
+    async with unit_of_work(services) as session:
+        state = (await session.exec(select(LevelState).where(
+            LevelState.contest_id == contest.id, LevelState.team_id == team_id,
+            LevelState.system == system.name))).first()
+        old_level = state.level if state is not None else None
+        if state is None:
+            state = LevelState(contest_id=contest.id, team_id=team_id, system=system.name)
+        elif state.level == result.level and state.progress == result.progress:
+            return
+        state.level = result.level
+        state.level_index = result.index
+        state.progress = result.progress
+        state.updated_at = utcnow()
+        session.add(state)
+    if old_level != result.level:
+        await emit(services, contest, "level.changed",
+                   {"team_id": team_id, "system": system.name, "level": result.level,
+                    "old": old_level},
+                   hook="podium_level_changed", state=state, old_level=old_level)
+

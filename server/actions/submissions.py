@@ -1,0 +1,267 @@
+"""Submitting code and recording verdicts."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from server.actions.base import audit, contest_by_ref, emit, get_or_404, unit_of_work
+from server.actions.badges import award_badge
+from server.actions.errors import Forbidden, Invalid, NotFound
+from server.actions.standings import refresh_teams
+from server.components import ProblemInfo, TeamInfo, Verdict, VerdictEvent
+from server.models import (
+    Contest,
+    ContestLanguage,
+    ContestProblem,
+    Judging,
+    JudgingRun,
+    Role,
+    Submission,
+    SubmissionFile,
+    SubmissionStatus,
+    Team,
+    TeamMember,
+    User,
+    utcnow,
+)
+from server.scoreboard.engine import contest_info
+from server.services import Services
+
+__all__ = ["MAX_FILES", "MAX_SOURCE_BYTES", "record_verdict", "submit"]
+
+log = logging.getLogger("podium.submissions")
+
+MAX_FILES = 20
+MAX_SOURCE_BYTES = 256 * 1024
+FILENAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}$")
+STAFF = {Role.ADMIN.value, Role.ORGANIZER.value, Role.JURY.value}
+
+
+def _check_files(files: Mapping[str, bytes]) -> None:
+    if not files:
+        raise Invalid("a submission needs at least one source file", field="files")
+    if len(files) > MAX_FILES:
+        raise Invalid(f"at most {MAX_FILES} files per submission", field="files")
+    total = 0
+    for name, content in files.items():
+        if not FILENAME_RE.match(name):
+            raise Invalid(f"file name {name!r} is not allowed (letters, digits, _ . + -)",
+                          field="files")
+        total += len(content)
+    if total > MAX_SOURCE_BYTES:
+        raise Invalid(f"the source is {total} bytes; the limit is {MAX_SOURCE_BYTES}",
+                      field="files")
+
+
+def source_hash(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+async def submit(
+    services: Services,
+    *,
+    contest: int | str,
+    team_id: int,
+    problem: str | int,
+    language: str,
+    files: Mapping[str, bytes],
+    user: User | None,
+    origin: str = "web",
+    entry_point: str | None = None,
+    trusted: bool = False,
+    at: datetime | None = None,
+) -> Submission:
+    """Store a submission as queued and put it on the judge queue.
+
+    ``problem`` is the contest label (or the problem id). A contestant must be in the team and
+    the contest must be running; staff may submit for any team at any time. ``trusted`` callers
+    (the CLI, importers, the demo) skip those checks and may set the submission time ``at``.
+    """
+    _check_files(files)
+    if at is not None and not trusted:
+        raise Forbidden("only trusted callers may set the submission time")
+    now = at or utcnow()
+    is_staff = trusted or (user is not None and user.role in STAFF)
+    async with unit_of_work(services) as session:
+        the_contest = await contest_by_ref(session, contest)
+        team = await get_or_404(session, Team, team_id, "team")
+        if team.contest_id != the_contest.id:
+            raise NotFound(f"team {team_id} is not in contest {the_contest.slug!r}")
+        if not is_staff:
+            if user is None:
+                raise Forbidden("log in to submit")
+            member = (await session.exec(select(TeamMember).where(
+                TeamMember.team_id == team_id, TeamMember.user_id == user.id))).first()
+            if member is None:
+                raise Forbidden("you are not a member of this team")
+            if not the_contest.is_practice and not (
+                the_contest.start_at <= now < the_contest.end_at
+            ):
+                raise Forbidden("the contest is not running")
+        query = select(ContestProblem).where(ContestProblem.contest_id == the_contest.id)
+        if isinstance(problem, int):
+            query = query.where(ContestProblem.problem_id == problem)
+        else:
+            query = query.where(ContestProblem.label == problem)
+        link = (await session.exec(query)).first()
+        if link is None:
+            raise NotFound(f"problem {problem!r} is not in contest {the_contest.slug!r}")
+        if language not in services.plugins.languages:
+            raise Invalid(f"no language named {language!r}", field="language")
+        enabled = await session.get(ContestLanguage, (the_contest.id, language))
+        if enabled is None:
+            raise Invalid(f"language {language!r} is not enabled for this contest",
+                          field="language")
+        submission = Submission(
+            contest_id=the_contest.id, team_id=team_id, user_id=user.id if user else None,
+            problem_id=link.problem_id, language=language, submitted_at=now,
+            source_hash=source_hash(files), entry_point=entry_point, origin=origin,
+        )
+        session.add(submission)
+        await session.flush()
+        for name, content in files.items():
+            session.add(SubmissionFile(submission_id=submission.id, filename=name,
+                                       content=content))
+        audit(session, actor=user, action="submission.create", object_type="submission",
+              object_id=submission.id, contest_id=the_contest.id,
+              data={"team_id": team_id, "problem": link.label, "language": language})
+    try:
+        await services.queue.enqueue(
+            {"submission_id": submission.id, "contest_id": the_contest.id},
+            priority=1 if the_contest.is_practice else 0,
+        )
+    except Exception:  # stored and committed: `podium queue rebuild` re-enqueues it
+        log.exception("could not enqueue submission %s", submission.id)
+    await emit(services, the_contest, "submission.created",
+               {"id": submission.id, "team_id": team_id, "problem": link.label,
+                "language": language},
+               hook="podium_submission_created", submission=submission)
+    return submission
+
+
+async def record_verdict(
+    services: Services,
+    submission_id: int,
+    verdict: Verdict | str,
+    *,
+    score: float | None = None,
+    judge_host: str | None = None,
+    job_key: str | None = None,
+    runs: Sequence[Mapping[str, Any]] = (),
+    compile_output: str = "",
+    error: str = "",
+    max_time_ms: int | None = None,
+    max_memory_kb: int | None = None,
+    actor: User | None = None,
+) -> Judging:
+    """Record a finished judging. With a ``job_key``, a second call records nothing."""
+    try:
+        verdict = Verdict(verdict)
+    except ValueError:
+        raise Invalid(f"unknown verdict {verdict!r}", field="verdict") from None
+    if score is not None and not 0.0 <= score <= 1.0:
+        raise Invalid("score must be a fraction between 0 and 1", field="score")
+    if job_key is not None:
+        existing = await _judging_by_key(services, job_key)
+        if existing is not None:
+            return existing
+    try:
+        async with unit_of_work(services) as session:
+            submission = await get_or_404(session, Submission, submission_id, "submission")
+            contest = await get_or_404(session, Contest, submission.contest_id, "contest")
+            for old in await session.exec(select(Judging).where(
+                    Judging.submission_id == submission_id, col(Judging.is_current).is_(True))):
+                old.is_current = False
+                session.add(old)
+            judging = Judging(
+                submission_id=submission_id, judge_host=judge_host, job_key=job_key,
+                finished_at=utcnow(), verdict=verdict.value, score=score,
+                max_time_ms=max_time_ms, max_memory_kb=max_memory_kb,
+                compile_output=compile_output[:65536], error=error[:65536], is_current=True,
+            )
+            session.add(judging)
+            await session.flush()
+            for run in runs:
+                session.add(JudgingRun(judging_id=judging.id, **dict(run)))
+            submission.status = (SubmissionStatus.ERROR.value if verdict is Verdict.JUDGE_ERROR
+                                 else SubmissionStatus.JUDGED.value)
+            submission.verdict = verdict.value
+            submission.score = score
+            submission.current_judging_id = judging.id
+            session.add(submission)
+            audit(session, actor=actor, action="judging.verdict", object_type="submission",
+                  object_id=submission_id, contest_id=contest.id,
+                  data={"verdict": verdict.value, "score": score, "judging_id": judging.id,
+                        "judge_host": judge_host})
+            event = await _verdict_event(session, contest, submission, verdict)
+    except IntegrityError:
+        if job_key is not None:  # a concurrent post of the same result won the race
+            existing = await _judging_by_key(services, job_key)
+            if existing is not None:
+                return existing
+        raise
+    await refresh_teams(services, contest.id, [submission.team_id])  # type: ignore[arg-type,list-item]
+    plugins = services.plugins.for_contest(contest)
+    for badge, settings in plugins.badges():
+        try:
+            grants = badge.on_verdict(event, settings)
+        except Exception:
+            log.exception("badge %s failed", badge.name)
+            continue
+        for grant in grants:
+            await award_badge(services, contest, grant,
+                              plugin=services.plugins.badges.providers[badge.name])
+    await emit(services, contest, "judging.finished",
+               {"submission_id": submission_id, "team_id": submission.team_id,
+                "judging_id": judging.id, "verdict": verdict.value},
+               hook="podium_verdict_recorded", submission=submission, judging=judging)
+    return judging
+
+
+async def _judging_by_key(services: Services, job_key: str) -> Judging | None:
+    async with services.db.session() as session:
+        return (await session.exec(select(Judging).where(Judging.job_key == job_key))).first()
+
+
+async def _verdict_event(session, contest: Contest, sub: Submission, verdict: Verdict) -> VerdictEvent:  # type: ignore[no-untyped-def]
+    team = await session.get(Team, sub.team_id)
+    link = (await session.exec(select(ContestProblem).where(
+        ContestProblem.contest_id == contest.id,
+        ContestProblem.problem_id == sub.problem_id))).one()
+    earlier = (
+        select(func.count())
+        .select_from(Submission)
+        .where(
+            Submission.contest_id == contest.id,
+            Submission.verdict == Verdict.ACCEPTED.value,
+            Submission.id != sub.id,
+            (Submission.submitted_at < sub.submitted_at)
+            | ((Submission.submitted_at == sub.submitted_at) & (col(Submission.id) < sub.id)),
+        )
+    )
+    accepted_before = (await session.exec(earlier)).one()
+    team_before = (await session.exec(earlier.where(Submission.team_id == sub.team_id))).one()
+    return VerdictEvent(
+        contest=contest_info(contest),
+        team=TeamInfo(team.id, team.display_name or team.name),
+        user_id=sub.user_id,
+        problem=ProblemInfo(id=link.problem_id, label=link.label, points=link.points,
+                            ordinal=link.ordinal),
+        submission_id=sub.id,
+        verdict=verdict,
+        contest_seconds=(sub.submitted_at - contest.start_at).total_seconds(),
+        accepted_before=accepted_before,
+        team_accepted_before=team_before,
+    )

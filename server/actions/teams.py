@@ -1,0 +1,140 @@
+"""Affiliations, groups, teams and membership."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import select
+
+from server.actions.base import audit, contest_by_ref, emit, get_or_404, publish, unit_of_work
+from server.actions.errors import Conflict, Invalid
+from server.actions.standings import refresh_teams
+from server.models import (
+    Affiliation,
+    Contest,
+    Group,
+    GroupKind,
+    Team,
+    TeamGroup,
+    TeamMember,
+    User,
+)
+from server.services import Services
+
+__all__ = ["add_team_member", "create_affiliation", "create_group", "create_team"]
+
+
+def _name(value: str, field: str = "name", limit: int = 128) -> str:
+    value = value.strip()
+    if not value or len(value) > limit:
+        raise Invalid(f"{field} must be 1-{limit} characters", field=field)
+    return value
+
+
+async def create_affiliation(
+    services: Services,
+    *,
+    name: str,
+    short_name: str = "",
+    country: str | None = None,
+    external_id: str | None = None,
+    actor: User | None = None,
+) -> Affiliation:
+    if country is not None and (len(country) != 3 or not country.isalpha()):
+        raise Invalid("country must be an ISO 3166-1 alpha-3 code", field="country")
+    affiliation = Affiliation(name=_name(name, limit=255), short_name=short_name,
+                              country=country.upper() if country else None,
+                              external_id=external_id)
+    async with unit_of_work(services, conflict="an affiliation with this id exists") as session:
+        session.add(affiliation)
+        await session.flush()
+        audit(session, actor=actor, action="affiliation.create", object_type="affiliation",
+              object_id=affiliation.id, data={"name": affiliation.name})
+    await publish(services, "affiliation.created", {"id": affiliation.id})
+    return affiliation
+
+
+async def create_group(
+    services: Services,
+    *,
+    name: str,
+    kind: str = GroupKind.CATEGORY.value,
+    contest: int | str | None = None,
+    parent_id: int | None = None,
+    hidden: bool = False,
+    external_id: str | None = None,
+    actor: User | None = None,
+) -> Group:
+    if kind not in {k.value for k in GroupKind}:
+        raise Invalid(f"kind must be one of {', '.join(k.value for k in GroupKind)}", field="kind")
+    async with unit_of_work(services, conflict=f"group {name!r} already exists") as session:
+        contest_id = (await contest_by_ref(session, contest)).id if contest is not None else None
+        if parent_id is not None:
+            await get_or_404(session, Group, parent_id, "parent group")
+        group = Group(name=_name(name), kind=kind, contest_id=contest_id, parent_id=parent_id,
+                      hidden=hidden, external_id=external_id)
+        session.add(group)
+        await session.flush()
+        audit(session, actor=actor, action="group.create", object_type="group",
+              object_id=group.id, contest_id=contest_id, data={"name": group.name, "kind": kind})
+    await publish(services, "group.created", {"id": group.id}, contest_id=contest_id)
+    return group
+
+
+async def _join(session, contest: Contest, team: Team, user_id: int, captain: bool) -> None:  # type: ignore[no-untyped-def]
+    await get_or_404(session, User, user_id, "user")
+    existing = (await session.exec(select(TeamMember).where(
+        TeamMember.contest_id == contest.id, TeamMember.user_id == user_id))).first()
+    if existing is not None:
+        raise Conflict(f"user {user_id} is already in a team of contest {contest.slug!r}")
+    session.add(TeamMember(contest_id=contest.id, team_id=team.id, user_id=user_id,
+                           is_captain=captain))
+
+
+async def create_team(
+    services: Services,
+    contest_ref: int | str,
+    *,
+    name: str,
+    display_name: str = "",
+    affiliation_id: int | None = None,
+    group_ids: Sequence[int] = (),
+    member_ids: Sequence[int] = (),
+    hidden: bool = False,
+    external_id: str | None = None,
+    actor: User | None = None,
+) -> Team:
+    """A team in a contest, with its groups and members (the first member is the captain)."""
+    async with unit_of_work(services, conflict=f"team {name!r} already exists") as session:
+        contest = await contest_by_ref(session, contest_ref)
+        if affiliation_id is not None:
+            await get_or_404(session, Affiliation, affiliation_id, "affiliation")
+        team = Team(contest_id=contest.id, name=_name(name), display_name=display_name.strip(),
+                    affiliation_id=affiliation_id, hidden=hidden, external_id=external_id)
+        session.add(team)
+        await session.flush()
+        for group_id in dict.fromkeys(group_ids):
+            group = await get_or_404(session, Group, group_id, "group")
+            if group.contest_id not in (None, contest.id):
+                raise Invalid(f"group {group_id} belongs to another contest", field="group_ids")
+            session.add(TeamGroup(team_id=team.id, group_id=group_id))
+        for position, user_id in enumerate(dict.fromkeys(member_ids)):
+            await _join(session, contest, team, user_id, captain=position == 0)
+        audit(session, actor=actor, action="team.create", object_type="team", object_id=team.id,
+              contest_id=contest.id, data={"name": team.name, "members": list(member_ids)})
+    await emit(services, contest, "team.created", {"id": team.id, "name": team.name})
+    await refresh_teams(services, contest.id, [team.id])  # type: ignore[arg-type,list-item]
+    return team
+
+
+async def add_team_member(
+    services: Services, team_id: int, user_id: int, *, captain: bool = False,
+    actor: User | None = None,
+) -> None:
+    async with unit_of_work(services) as session:
+        team = await get_or_404(session, Team, team_id, "team")
+        contest = await get_or_404(session, Contest, team.contest_id, "contest")
+        await _join(session, contest, team, user_id, captain)
+        audit(session, actor=actor, action="team.member.add", object_type="team",
+              object_id=team_id, contest_id=contest.id, data={"user_id": user_id})
+    await emit(services, contest, "team.member", {"team_id": team_id, "user_id": user_id})

@@ -1,0 +1,142 @@
+"""Users, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import select
+
+from server.actions.base import audit, get_or_404, publish, unit_of_work
+from server.actions.errors import Invalid, NotFound
+from server.models import ApiToken, Role, User, utcnow
+from server.services import Services
+
+__all__ = [
+    "authenticate",
+    "create_api_token",
+    "create_user",
+    "get_user",
+    "hash_token",
+    "set_password",
+    "user_for_token",
+]
+
+_hasher = PasswordHasher()
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+MIN_PASSWORD = 8
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"password must have at least {MIN_PASSWORD} characters", field="password")
+
+
+async def create_user(
+    services: Services,
+    username: str,
+    *,
+    password: str | None = None,
+    role: str = Role.CONTESTANT.value,
+    display_name: str = "",
+    email: str | None = None,
+    actor: User | None = None,
+) -> User:
+    if not USERNAME_RE.match(username):
+        raise Invalid(
+            "username must be 2-64 letters, digits, '_', '.' or '-'", field="username"
+        )
+    if role not in {r.value for r in Role}:
+        raise Invalid(
+            f"role must be one of {', '.join(r.value for r in Role)}", field="role"
+        )
+    if password is not None:
+        _check_password(password)
+    user = User(
+        username=username,
+        role=role,
+        display_name=display_name or username,
+        email=email,
+        password_hash=_hasher.hash(password) if password is not None else None,
+    )
+    async with unit_of_work(services, conflict=f"user {username!r} already exists") as session:
+        session.add(user)
+        await session.flush()
+        audit(session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+              data={"username": username, "role": role})
+    await publish(services, "user.created", {"id": user.id, "username": username})
+    return user
+
+
+async def set_password(services: Services, user_id: int, password: str, *, actor: User | None = None) -> None:
+    _check_password(password)
+    async with unit_of_work(services) as session:
+        user = await get_or_404(session, User, user_id, "user")
+        user.password_hash = _hasher.hash(password)
+        session.add(user)
+        audit(session, actor=actor, action="user.password", object_type="user", object_id=user_id)
+
+
+async def authenticate(services: Services, username: str, password: str) -> User | None:
+    """The active user with this username and password, or None."""
+    async with unit_of_work(services) as session:
+        user = (await session.exec(select(User).where(User.username == username))).first()
+        if user is None or not user.is_active or not user.password_hash:
+            _hasher.hash(password)  # same cost whether or not the user exists
+            return None
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+        user.last_login_at = utcnow()
+        session.add(user)
+        return user
+
+
+async def create_api_token(
+    services: Services, user_id: int, *, name: str = "", expires_at: datetime | None = None
+) -> str:
+    """A new bearer token for the user; the plaintext is returned once and never stored."""
+    token = "pod_" + secrets.token_urlsafe(32)
+    async with unit_of_work(services) as session:
+        await get_or_404(session, User, user_id, "user")
+        session.add(ApiToken(user_id=user_id, name=name, token_hash=hash_token(token),
+                             expires_at=expires_at))
+    return token
+
+
+async def user_for_token(services: Services, token: str) -> User | None:
+    async with services.db.session() as session:
+        row = (
+            await session.exec(
+                select(ApiToken, User)
+                .join(User, User.id == ApiToken.user_id)  # type: ignore[arg-type]
+                .where(ApiToken.token_hash == hash_token(token))
+            )
+        ).first()
+    if row is None:
+        return None
+    api_token, user = row
+    if not user.is_active:
+        return None
+    if api_token.expires_at is not None and api_token.expires_at <= utcnow():
+        return None
+    return user
+
+
+async def get_user(services: Services, username: str) -> User:
+    async with services.db.session() as session:
+        user = (await session.exec(select(User).where(User.username == username))).first()
+    if user is None:
+        raise NotFound(f"user {username!r} does not exist")
+    return user

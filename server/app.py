@@ -1,0 +1,130 @@
+"""The Litestar application factory: ``server.app:create_app``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from litestar.stores.registry import StoreRegistry
+from redis.asyncio import Redis
+
+from server.actions.errors import ActionError
+from server.logs import RequestLogMiddleware, configure_logging
+from server.plugins import PluginRegistry
+from server.services import Services, build_registry
+from server.settings import Settings, load_settings
+from server.themes import ThemeEnvironments
+from server.web.api import api_router
+from server.web.health import healthz, readyz
+from server.web.pages import page_router, render, template_filters
+
+__all__ = ["create_app"]
+
+
+def _version() -> str:
+    try:
+        return version("podium")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0.0.0"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+async def _action_error(request: Request, exc: ActionError) -> Response[Any]:
+    if _wants_json(request):
+        body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return Response(body, status_code=exc.status_code)
+    return await render(request, "error.html", status_code=exc.status_code,
+                        status=exc.status_code, message=exc.message)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
+    if _wants_json(request):
+        body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
+        if exc.extra:
+            body["extra"] = exc.extra
+        return Response(body, status_code=exc.status_code, headers=exc.headers)
+    return await render(request, "error.html", status_code=exc.status_code,
+                        status=exc.status_code, message=exc.detail)
+
+
+def _stores(settings: Settings) -> StoreRegistry:
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+        root = RedisStore(redis, namespace=settings.redis_prefix.rstrip(":"), handle_client_shutdown=True)
+
+        def factory(name: str) -> Store:
+            return root.with_namespace(name)
+    else:
+        def factory(name: str) -> Store:
+            return MemoryStore()
+
+    return StoreRegistry(default_factory=factory)
+
+
+def create_app(
+    settings: Settings | None = None, *, registry: PluginRegistry | None = None
+) -> Litestar:
+    """Build the app. Configuration and plugin errors surface here, before serving."""
+    settings = settings or load_settings()
+    settings.check()
+    configure_logging(settings.log_level, json=settings.log_json)
+    registry = registry or build_registry(settings)
+    themes = ThemeEnvironments(registry, filters=template_filters())
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = await Services.create(settings, registry=registry)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.close()
+
+    plugin_routes: list[Any] = [
+        handler for result in registry.pm.hook.podium_routes() for handler in result or ()
+    ]
+    static_routers = [
+        create_static_files_router(path=f"/static/{name}", directories=[folder],
+                                   name=f"static-{name}", include_in_schema=False)
+        for name, folder in themes.static_dirs().items()
+    ]
+    app = Litestar(
+        route_handlers=[healthz, readyz, api_router, page_router, *static_routers,
+                        *plugin_routes],
+        lifespan=[lifespan],
+        stores=_stores(settings),
+        middleware=[
+            DefineMiddleware(RequestLogMiddleware),
+            ServerSideSessionConfig(store="sessions", secure=not settings.is_embedded,
+                                    samesite="lax").middleware,
+        ],
+        csrf_config=CSRFConfig(secret=settings.secret, exclude=["/api/"],
+                               cookie_samesite="lax", cookie_secure=not settings.is_embedded),
+        exception_handlers={ActionError: _action_error, HTTPException: _http_error},
+        openapi_config=OpenAPIConfig(title="Podium", version=_version(), path="/schema"),
+        debug=settings.debug,
+        logging_config=None,
+    )
+    app.state.settings = settings
+    app.state.themes = themes
+    app.state.plugins = registry
+    return app

@@ -1,0 +1,254 @@
+"""The ``podium`` command.
+
+Bad arguments and bad input exit with code 2 and one clear line on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from server.actions.errors import ActionError
+from server.plugins import PluginError
+from server.settings import ConfigurationError, Settings, load_settings
+
+__all__ = ["cli", "main"]
+
+T = TypeVar("T")
+
+
+class CommandFailed(click.ClickException):
+    """A clear, one-line failure (exit code 2)."""
+
+    exit_code = 2
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+        settings.check()
+    except ConfigurationError as exc:
+        raise CommandFailed(str(exc)) from None
+    return settings
+
+
+def _run(settings: Settings, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``body(services)`` with the services built from the settings."""
+    from server.services import Services
+
+    async def go() -> T:
+        services = await Services.create(settings)
+        try:
+            return await body(services)
+        finally:
+            await services.close()
+
+    return asyncio.run(go())
+
+
+def _upgrade(settings: Settings) -> None:
+    from server import migrate
+
+    migrate.upgrade(settings.effective_database_url)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="podium", prog_name="podium")
+def cli() -> None:
+    """Podium: a self-hosted, plugin-based programming-contest server.
+
+    Configuration comes from PODIUM_* environment variables and an optional TOML file
+    (PODIUM_CONFIG). With no database and no Redis URL, Podium runs embedded: SQLite in the
+    data dir and in-memory queue, index and channels.
+    """
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="TCP port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Web processes (production mode only; the embedded mode needs one).")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app and the API."""
+    import uvicorn
+
+    from server import migrate
+    from server.app import create_app
+
+    settings = _settings()
+    if settings.is_embedded:
+        if workers != 1:
+            raise CommandFailed("the embedded mode runs one process; unset --workers or "
+                                "configure PODIUM_DATABASE_URL and PODIUM_REDIS_URL")
+        _upgrade(settings)
+    else:
+        head = migrate.head()
+        now = migrate.current(settings.effective_database_url)
+        if now != head:
+            raise CommandFailed(f"the database is at revision {now or 'none'}, not {head}: run "
+                                "`podium db upgrade` first")
+    try:
+        create_app(settings)  # fail fast on configuration or plugin errors
+    except PluginError as exc:
+        raise CommandFailed(str(exc)) from None
+    click.echo(f"Podium on http://{host}:{port} ({'embedded' if settings.is_embedded else 'production'} mode)")
+    uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers,
+                timeout_graceful_shutdown=10, log_config=None, proxy_headers=True)
+
+
+@cli.command()
+@click.option("--server", "server_url", required=True, metavar="URL",
+              help="Base URL of the Podium server, e.g. http://web:8000.")
+@click.option("--token", required=True, envvar="PODIUM_JUDGE_TOKEN", help="Judge host token.")
+@click.option("--name", default=None, help="Judge host name (default: the host name).")
+def worker(server_url: str, token: str, name: str | None) -> None:
+    """Run a judge host that claims submissions from the server's judge API.
+
+    Judge hosts hold no database or Redis credentials; they speak HTTP only.
+    """
+    import httpx
+
+    if not server_url.startswith(("http://", "https://")):
+        raise CommandFailed("--server must be an http:// or https:// URL")
+    try:
+        response = httpx.get(server_url.rstrip("/") + "/healthz", timeout=10)
+    except httpx.HTTPError as exc:
+        raise CommandFailed(f"cannot reach {server_url}: {exc}") from None
+    if response.status_code != 200:
+        raise CommandFailed(f"{server_url}/healthz answered {response.status_code}")
+    raise CommandFailed(
+        "this server has no judge API yet: sandboxed judging arrives with the judging issue"
+    )
+
+
+@cli.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to a revision (default: the newest)."""
+    from server import migrate
+
+    settings = _settings()
+    migrate.upgrade(settings.effective_database_url, revision)
+    click.echo(f"database at {migrate.current(settings.effective_database_url)}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's revision."""
+    from server import migrate
+
+    settings = _settings()
+    click.echo(migrate.current(settings.effective_database_url) or "empty")
+
+
+@cli.group()
+def user() -> None:
+    """Users and API tokens."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+@click.option("--role", type=click.Choice(["admin", "organizer", "jury", "contestant"]),
+              default=None, help="Role (default contestant; --admin means admin).")
+@click.option("--password", default=None, help="Password (default: generate and print one).")
+def user_create(username: str, admin: bool, role: str | None, password: str | None) -> None:
+    """Create a user."""
+    from server import actions
+
+    if admin and role not in (None, "admin"):
+        raise CommandFailed("--admin and --role disagree")
+    role = "admin" if admin else (role or "contestant")
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    created = _run(settings, lambda s: actions.create_user(s, username, password=password,
+                                                            role=role))
+    click.echo(f"created {created.role} {created.username!r} (id {created.id})")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@user.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+def user_token(username: str, name: str) -> None:
+    """Create an API token for a user and print it (shown once)."""
+    from server import actions
+
+    async def body(services: Any) -> str:
+        found = await actions.get_user(services, username)
+        return await actions.create_api_token(services, found.id, name=name)
+
+    click.echo(_run(_settings(), body))
+
+
+def _upgrade_if_embedded(settings: Settings) -> None:
+    if settings.is_embedded:
+        _upgrade(settings)
+
+
+@cli.command()
+def demo() -> None:
+    """Create the demo event (idempotent): a running contest, 3 problems, 20 contestants."""
+    from server.demo import create_demo
+
+    settings = _settings()
+    _upgrade(settings)
+    summary = _run(settings, create_demo)
+    click.echo(summary)
+
+
+@cli.command("plugins")
+def plugins_cmd() -> None:
+    """List the loaded plugins and what they provide."""
+    from server.services import build_registry
+
+    settings = _settings()
+    try:
+        registry = build_registry(settings)
+    except PluginError as exc:
+        raise CommandFailed(str(exc)) from None
+    for item in registry.describe():
+        provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in item["provides"].items())
+        origin = item["distribution"] or "?"
+        click.echo(f"{item['name']:<16} {origin:<12} {provides}")
+    for name, why in sorted(registry.skipped.items()):
+        click.echo(f"{name:<16} (skipped: {why})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one clear line and exit code 2 for every usage or input error."""
+    try:
+        result = cli.main(args=argv, prog_name="podium", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (see 'podium {exc.ctx.command_path.partition(' ')[2]} --help')".replace(
+            "podium  --help", "podium --help") if exc.ctx else ""
+        click.echo(f"podium: error: {exc.format_message()}{hint}", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"podium: error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except (ActionError, ConfigurationError, PluginError) as exc:
+        click.echo(f"podium: error: {exc}", err=True)
+        return 2
+    except click.Abort:
+        click.echo("podium: aborted", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Standings: fold recorded verdicts through the contest's scoring rule.
+
+The ``standings`` table is the source of truth for the jury board; the sorted index (memory or
+Redis) is rebuilt from it. The public board during a freeze is computed from the database with
+every attempt made after the freeze shown as pending.
+
+This first engine recomputes one team's row per verdict (its submissions only) and orders rows
+with the rule's sort key; the scoreboard issue makes every step incremental.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.components import (
+    Attempt,
+    Cell,
+    ContestInfo,
+    ProblemInfo,
+    RowScore,
+    ScoringRule,
+    StandingRow,
+    TeamInfo,
+    Verdict,
+)
+from server.models import Contest, ContestProblem, Standing, Submission, Team, utcnow
+
+__all__ = [
+    "Board",
+    "board",
+    "contest_info",
+    "contest_problems",
+    "first_solvers",
+    "recompute_teams",
+]
+
+
+def contest_info(contest: Contest) -> ContestInfo:
+    assert contest.id is not None
+    return ContestInfo(
+        id=contest.id,
+        slug=contest.slug,
+        title=contest.title,
+        start_at=contest.start_at,
+        end_at=contest.end_at,
+        freeze_at=contest.freeze_at,
+    )
+
+
+async def contest_problems(session: AsyncSession, contest_id: int) -> list[ProblemInfo]:
+    rows = await session.exec(
+        select(ContestProblem)
+        .where(ContestProblem.contest_id == contest_id)
+        .order_by(col(ContestProblem.ordinal), col(ContestProblem.label))
+    )
+    return [
+        ProblemInfo(id=cp.problem_id, label=cp.label, points=cp.points, ordinal=cp.ordinal)
+        for cp in rows
+    ]
+
+
+def _attempt(contest: Contest, sub: Submission, hide_after: datetime | None) -> Attempt:
+    seconds = (sub.submitted_at - contest.start_at).total_seconds()
+    verdict: Verdict | None = None
+    if sub.verdict and (hide_after is None or sub.submitted_at < hide_after):
+        verdict = Verdict(sub.verdict)
+    return Attempt(submission_id=sub.id or 0, contest_seconds=seconds, verdict=verdict,
+                   score=sub.score)
+
+
+async def _attempts(
+    session: AsyncSession,
+    contest: Contest,
+    team_ids: Iterable[int] | None,
+    hide_after: datetime | None,
+) -> dict[tuple[int, int], list[Attempt]]:
+    query = select(Submission).where(
+        Submission.contest_id == contest.id,
+        Submission.submitted_at >= contest.start_at,
+        Submission.submitted_at < contest.end_at,
+    )
+    if team_ids is not None:
+        query = query.where(col(Submission.team_id).in_(list(team_ids)))
+    query = query.order_by(col(Submission.submitted_at), col(Submission.id))
+    out: dict[tuple[int, int], list[Attempt]] = defaultdict(list)
+    for sub in await session.exec(query):
+        if sub.verdict == Verdict.JUDGE_ERROR:
+            continue  # our failure: never charged, shown as pending until rejudged
+        out[(sub.team_id, sub.problem_id)].append(_attempt(contest, sub, hide_after))
+    return out
+
+
+async def first_solvers(
+    session: AsyncSession, contest: Contest, hide_after: datetime | None = None
+) -> dict[int, int]:
+    """problem_id -> team_id of the first accepted submission (in the given view)."""
+    limit = contest.end_at if hide_after is None else min(contest.end_at, hide_after)
+    first = (
+        select(Submission.problem_id, func.min(Submission.submitted_at).label("at"))
+        .where(
+            Submission.contest_id == contest.id,
+            Submission.verdict == Verdict.ACCEPTED.value,
+            Submission.submitted_at >= contest.start_at,
+            Submission.submitted_at < limit,
+        )
+        .group_by(col(Submission.problem_id))
+        .subquery()
+    )
+    rows = await session.exec(
+        select(Submission.problem_id, Submission.team_id)
+        .join(first, (first.c.problem_id == Submission.problem_id)
+              & (first.c.at == Submission.submitted_at))
+        .where(Submission.contest_id == contest.id, Submission.verdict == Verdict.ACCEPTED.value)
+        .order_by(col(Submission.id))
+    )
+    out: dict[int, int] = {}
+    for problem_id, team_id in rows:
+        out.setdefault(problem_id, team_id)
+    return out
+
+
+def _fold(
+    rule: ScoringRule,
+    settings: BaseModel,
+    problems: Sequence[ProblemInfo],
+    attempts: dict[tuple[int, int], list[Attempt]],
+    team_id: int,
+    firsts: dict[int, int],
+) -> tuple[list[Cell], RowScore]:
+    cells = []
+    for problem in problems:
+        cell = rule.cell(problem, attempts.get((team_id, problem.id), ()), settings)
+        cell.first_to_solve = cell.solved and firsts.get(problem.id) == team_id
+        cells.append(cell)
+    return cells, rule.row(cells, settings)
+
+
+async def recompute_teams(
+    session: AsyncSession,
+    contest: Contest,
+    rule: ScoringRule,
+    settings: BaseModel,
+    team_ids: Iterable[int],
+) -> list[Standing]:
+    """Recompute and store the jury rows of these teams (in the caller's transaction)."""
+    assert contest.id is not None
+    team_ids = list(team_ids)
+    problems = await contest_problems(session, contest.id)
+    attempts = await _attempts(session, contest, team_ids, None)
+    firsts = await first_solvers(session, contest)
+    out = []
+    for team_id in team_ids:
+        cells, row = _fold(rule, settings, problems, attempts, team_id, firsts)
+        standing = await session.get(Standing, (contest.id, team_id))
+        if standing is None:
+            standing = Standing(contest_id=contest.id, team_id=team_id)
+        standing.points = row.points
+        standing.solved = row.solved
+        standing.penalty = row.penalty
+        standing.last_time = row.last_time
+        standing.rank_score = rule.rank_score(row, settings)
+        standing.cells = [c.as_dict() for c in cells]
+        standing.version += 1
+        standing.updated_at = utcnow()
+        session.add(standing)
+        out.append(standing)
+    return out
+
+
+class Board:
+    """An ordered scoreboard with competition ranks (equal sort keys share a rank)."""
+
+    def __init__(self, contest: Contest, problems: list[ProblemInfo], rows: list[StandingRow],
+                 frozen: bool) -> None:
+        self.contest = contest
+        self.problems = problems
+        self.rows = rows
+        self.frozen = frozen
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "contest": self.contest.slug,
+            "frozen": self.frozen,
+            "problems": [{"id": p.id, "label": p.label, "points": p.points} for p in self.problems],
+            "rows": [
+                {
+                    "rank": r.rank,
+                    "team_id": r.team.id,
+                    "team": r.team.name,
+                    "points": r.score.points,
+                    "solved": r.score.solved,
+                    "penalty": r.score.penalty,
+                    "last_time": r.score.last_time,
+                    "cells": [c.as_dict() for c in r.cells],
+                }
+                for r in self.rows
+            ],
+        }
+
+
+async def board(
+    session: AsyncSession,
+    contest: Contest,
+    rule: ScoringRule,
+    settings: BaseModel,
+    *,
+    public: bool = False,
+    now: datetime | None = None,
+) -> Board:
+    """The full board. ``public`` honours the freeze: later attempts show as pending."""
+    assert contest.id is not None
+    now = now or utcnow()
+    frozen = public and contest.is_frozen_at(now)
+    problems = await contest_problems(session, contest.id)
+    teams = list(
+        await session.exec(
+            select(Team).where(Team.contest_id == contest.id, col(Team.hidden).is_(False))
+        )
+    )
+    rows: list[tuple[tuple[float, ...], StandingRow]] = []
+    if frozen:
+        hide_after = contest.freeze_at
+        attempts = await _attempts(session, contest, None, hide_after)
+        firsts = await first_solvers(session, contest, hide_after)
+        for team in teams:
+            assert team.id is not None
+            cells, score = _fold(rule, settings, problems, attempts, team.id, firsts)
+            rows.append((rule.sort_key(score, settings),
+                         StandingRow(TeamInfo(team.id, team.display_name or team.name), 0, score,
+                                     cells)))
+    else:
+        stored = {
+            s.team_id: s
+            for s in await session.exec(select(Standing).where(Standing.contest_id == contest.id))
+        }
+        for team in teams:
+            assert team.id is not None
+            s = stored.get(team.id)
+            if s is None:
+                cells, score = _fold(rule, settings, problems, {}, team.id, {})
+            else:
+                score = RowScore(points=s.points, solved=s.solved, penalty=s.penalty,
+                                 last_time=s.last_time)
+                cells = [Cell(**c) for c in s.cells]
+            rows.append((rule.sort_key(score, settings),
+                         StandingRow(TeamInfo(team.id, team.display_name or team.name), 0, score,
+                                     cells)))
+    rows.sort(key=lambda item: (item[0], item[1].team.name.lower(), item[1].team.id))
+    ordered: list[StandingRow] = []
+    previous: tuple[float, ...] | None = None
+    rank = 0
+    for position, (key, row) in enumerate(rows, start=1):
+        if key != previous:
+            rank = position
+            previous = key
+        row.rank = rank
+        ordered.append(row)
+    return Board(contest, problems, ordered, frozen)

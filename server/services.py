@@ -1,0 +1,90 @@
+"""The services of one app instance (or one CLI command): database, plugins, bus, queue, index.
+
+The embedded mode uses the in-memory bus, queue and index; production uses Redis for all three.
+Everything here is built from the settings; nothing is global.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from server.bus import EventBus, make_bus
+from server.db import Database
+from server.plugins import PluginRegistry
+from server.queue import JudgeQueue, make_queue
+from server.scoreboard.index import StandingsIndex, make_index
+from server.settings import Settings
+
+__all__ = ["Services", "build_registry"]
+
+log = logging.getLogger("podium")
+
+
+def build_registry(settings: Settings, extra: dict[str, object] | None = None) -> PluginRegistry:
+    """Discover, register and validate the plugins the settings allow."""
+    registry = PluginRegistry(allow=settings.plugins, block=settings.disable_plugins)
+    registry.load_entrypoints()
+    for name, plugin in (extra or {}).items():
+        registry.register(plugin, name)
+    registry.finalize()
+    return registry
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    plugins: PluginRegistry
+    bus: EventBus
+    queue: JudgeQueue
+    index: StandingsIndex
+    redis: Redis | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    async def create(
+        cls,
+        settings: Settings,
+        *,
+        registry: PluginRegistry | None = None,
+        start_plugins: bool = True,
+    ) -> Services:
+        settings.check()
+        registry = registry or build_registry(settings)
+        db = Database(settings.effective_database_url, echo=settings.sql_echo)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        prefix = settings.redis_prefix
+        services = cls(
+            settings=settings,
+            db=db,
+            plugins=registry,
+            bus=make_bus(redis, prefix),
+            queue=make_queue(redis, prefix),
+            index=make_index(redis, prefix),
+            redis=redis,
+        )
+        await services.bus.start()
+        if start_plugins:
+            await registry.broadcast("podium_startup", services=services)
+        return services
+
+    async def close(self) -> None:
+        await self.plugins.broadcast("podium_shutdown", services=self)
+        await self.bus.stop()
+        await self.db.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    async def ready(self) -> dict[str, str]:
+        """Check every backing service; raises on the first one that does not answer."""
+        status = {}
+        await self.db.ping()
+        status["database"] = self.db.dialect
+        if self.redis is not None:
+            await self.redis.ping()
+            status["redis"] = "ok"
+        return status

@@ -1,0 +1,109 @@
+"""Themes as a Jinja loader chain.
+
+A page is looked up in: the active theme → template folders of plugins → the default theme.
+The ``default:`` prefix always reaches the default theme, so a theme can override one block::
+
+    {% extends "default:base.html" %}
+    {% block header %}…{% endblock %}
+
+Admin pages (``admin/…``) never come from a contestant theme: they are looked up in the
+default theme only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    TemplateNotFound,
+    select_autoescape,
+)
+
+from server.plugins import PluginRegistry
+
+__all__ = ["THEMES_DIR", "ThemeEnvironments", "available_themes"]
+
+THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
+DEFAULT_THEME = "default"
+
+
+def available_themes(registry: PluginRegistry) -> dict[str, Path]:
+    """Theme name -> folder: the built-in ``themes/*`` plus those plugins contribute."""
+    themes = {
+        p.name: p for p in sorted(THEMES_DIR.iterdir()) if (p / "templates").is_dir()
+    }
+    for name, folder in registry.themes.items():
+        themes.setdefault(name, folder)
+    return themes
+
+
+class _NoAdmin(BaseLoader):
+    """Wraps a theme's loader so that it never serves admin templates."""
+
+    def __init__(self, inner: BaseLoader) -> None:
+        self.inner = inner
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        if template.startswith("admin/"):
+            raise TemplateNotFound(template)
+        return self.inner.get_source(environment, template)
+
+    def list_templates(self) -> list[str]:
+        return [t for t in self.inner.list_templates() if not t.startswith("admin/")]
+
+
+class ThemeEnvironments:
+    """One Jinja environment per theme, built lazily and cached."""
+
+    def __init__(
+        self,
+        registry: PluginRegistry,
+        *,
+        globals: dict[str, Any] | None = None,
+        filters: dict[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.themes = available_themes(registry)
+        if DEFAULT_THEME not in self.themes:
+            raise RuntimeError(f"the default theme is missing from {THEMES_DIR}")
+        self.globals = globals or {}
+        self.filters = filters or {}
+        self._envs: dict[str, Environment] = {}
+
+    def static_dirs(self) -> dict[str, Path]:
+        return {name: p / "static" for name, p in self.themes.items() if (p / "static").is_dir()}
+
+    def get(self, theme: str | None) -> Environment:
+        name = theme if theme in self.themes else DEFAULT_THEME
+        env = self._envs.get(name)
+        if env is None:
+            env = self._envs[name] = self._build(name)
+        return env
+
+    def _build(self, name: str) -> Environment:
+        default = FileSystemLoader(str(self.themes[DEFAULT_THEME] / "templates"))
+        chain: list[BaseLoader] = []
+        if name != DEFAULT_THEME:
+            chain.append(_NoAdmin(FileSystemLoader(str(self.themes[name] / "templates"))))
+        chain.extend(FileSystemLoader(str(p)) for p in self.registry.template_dirs)
+        chain.append(default)
+        loader = ChoiceLoader([PrefixLoader({"default": default}, delimiter=":"), *chain])
+        env = Environment(
+            loader=loader,
+            autoescape=select_autoescape(default_for_string=True),
+            enable_async=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.globals.update(self.globals, theme=name)
+        env.filters.update(self.filters)
+        return env

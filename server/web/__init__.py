@@ -1,0 +1,1 @@
+"""HTTP and WebSocket layer: parse, authorize, call an action. It never writes tables."""
