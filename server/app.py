@@ -20,7 +20,7 @@ from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from redis.asyncio import Redis
 
-from server.actions.errors import ActionError
+from server.errors import ActionError
 from server.logs import RequestLogMiddleware, configure_logging
 from server.plugins import PluginRegistry
 from server.services import Services, build_registry

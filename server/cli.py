@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from server.actions.errors import ActionError
+from server.errors import ActionError
 from server.plugins import PluginError
 from server.settings import ConfigurationError, Settings, load_settings
 

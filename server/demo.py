@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from server import actions
+from server.actions.users import hash_password
 from server.models import Contest, utcnow
 from server.services import Services
 
@@ -99,8 +100,9 @@ async def create_demo(services: Services, *, seed: int = 2026) -> str:
         for name in ("Class 7A", "Class 7B")
     ]
     teams = []
+    shared_hash = hash_password(CONTESTANT_PASSWORD)
     for index, name in enumerate(NAMES):
-        user = await actions.create_user(services, name, password=CONTESTANT_PASSWORD,
+        user = await actions.create_user(services, name, password_hash=shared_hash,
                                          display_name=name.capitalize())
         team = await actions.create_team(
             services, contest.id, name=name.capitalize(), affiliation_id=school.id,  # type: ignore[arg-type]

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
+
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "current", "downgrade", "head", "upgrade"]
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "current", "downgrade", "head", "outside_loop", "upgrade"]
+
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -19,13 +26,24 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def outside_loop(fn: Callable[[], T]) -> T:
+    """Run ``fn`` here, or in a worker thread when this thread already runs an event loop
+    (Alembic's env.py and ``current`` start their own loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` to ``revision`` (synchronous; runs its own event loop)."""
-    command.upgrade(alembic_config(url), revision)
+    outside_loop(lambda: command.upgrade(alembic_config(url), revision))
 
 
 def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+    outside_loop(lambda: command.downgrade(alembic_config(url), revision))
 
 
 def head() -> str | None:
@@ -37,8 +55,6 @@ def head() -> str | None:
 
 def current(url: str) -> str | None:
     """The revision the database is at, or None for an empty database."""
-    import asyncio
-
     from alembic.runtime.migration import MigrationContext
 
     from server.db import create_engine
@@ -53,4 +69,4 @@ def current(url: str) -> str | None:
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    return outside_loop(lambda: asyncio.run(run()))

@@ -18,6 +18,7 @@ from server.services import Services
 
 __all__ = [
     "authenticate",
+    "hash_password",
     "create_api_token",
     "create_user",
     "get_user",
@@ -35,6 +36,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def hash_password(password: str) -> str:
+    """An argon2 hash, for callers that create many users with one password (imports, demo)."""
+    _check_password(password)
+    return _hasher.hash(password)
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise Invalid(f"password must have at least {MIN_PASSWORD} characters", field="password")
@@ -45,6 +52,7 @@ async def create_user(
     username: str,
     *,
     password: str | None = None,
+    password_hash: str | None = None,
     role: str = Role.CONTESTANT.value,
     display_name: str = "",
     email: str | None = None,
@@ -60,12 +68,15 @@ async def create_user(
         )
     if password is not None:
         _check_password(password)
+        password_hash = _hasher.hash(password)
+    elif password_hash is not None and not password_hash.startswith("$argon2"):
+        raise Invalid("password_hash must be an argon2 hash", field="password")
     user = User(
         username=username,
         role=role,
         display_name=display_name or username,
         email=email,
-        password_hash=_hasher.hash(password) if password is not None else None,
+        password_hash=password_hash,
     )
     async with unit_of_work(services, conflict=f"user {username!r} already exists") as session:
         session.add(user)
