@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Serve Podium's demo event at http://127.0.0.1:8000 (README, quick start, command 1).
+#
+#   bash scripts/demo.sh [podium serve args...]     e.g. --port 9000
+#
+# Embedded mode by default: a SQLite file in ./data and in-memory queue and channels, so no
+# PostgreSQL or Redis is needed. PODIUM_* variables you have set are honoured as they are.
+# Needs root or sudo only if python3 cannot create virtual environments (apt python3-venv).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+pick_python() {
+  local candidate
+  for candidate in ${PODIUM_PYTHON:-} python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c \
+      'import sys; print(sys.executable); sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+      2>/dev/null; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+python="$(pick_python || true)"
+if [ -z "$python" ]; then
+  echo "demo: Podium needs Python 3.11 or newer; python3 is $(python3 --version 2>&1 || echo missing)." >&2
+  echo "demo: install one (Debian 12 and Ubuntu 24.04 ship it) or set PODIUM_PYTHON=/path/to/python3.11." >&2
+  exit 1
+fi
+
+venv=.venv
+stamp="$venv/.podium-install"
+
+venv_usable() {
+  [ -x "$venv/bin/python" ] \
+    && "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
+}
+
+if ! venv_usable; then
+  if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    pyver="$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+      command -v sudo >/dev/null 2>&1 || {
+        echo "demo: $python cannot create virtual environments; install python3-venv as root." >&2
+        exit 1
+      }
+      sudo=sudo
+    fi
+    echo "demo: installing python3-venv (apt-get)"
+    packages=(python3-venv)
+    if apt-cache policy "python${pyver}-venv" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+      packages+=("python${pyver}-venv")
+    fi
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" >/dev/null
+  fi
+  echo "demo: creating $venv with $python"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+fi
+
+# Any install for this pyproject.toml will do (scripts/test.sh installs the test extras too).
+hash="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cut -d' ' -f1 "$stamp" 2>/dev/null || true)" != "$hash" ]; then
+  echo "demo: installing podium into $venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e .
+  echo "$hash" >"$stamp"
+fi
+
+"$venv/bin/podium" demo
+exec "$venv/bin/podium" serve "$@"
