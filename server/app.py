@@ -28,7 +28,7 @@ from server.settings import Settings, load_settings
 from server.themes import ThemeEnvironments
 from server.web.api import api_router
 from server.web.health import healthz, readyz
-from server.web.pages import page_router, render, template_filters
+from server.web.pages import page_router, render_error, template_filters
 
 __all__ = ["create_app"]
 
@@ -46,24 +46,24 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-async def _action_error(request: Request, exc: ActionError) -> Response[Any]:
+def _action_error(request: Request, exc: ActionError) -> Response[Any]:
     if _wants_json(request):
         body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.message}
         if exc.field:
             body["field"] = exc.field
         return Response(body, status_code=exc.status_code)
-    return await render(request, "error.html", status_code=exc.status_code,
-                        status=exc.status_code, message=exc.message)
+    return render_error(request, exc.status_code, exc.message)
 
 
-async def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
+def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
     if _wants_json(request):
         body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
         if exc.extra:
             body["extra"] = exc.extra
         return Response(body, status_code=exc.status_code, headers=exc.headers)
-    return await render(request, "error.html", status_code=exc.status_code,
-                        status=exc.status_code, message=exc.detail)
+    response = render_error(request, exc.status_code, exc.detail)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def _stores(settings: Settings) -> StoreRegistry:

@@ -155,7 +155,8 @@ def podium_startup(services: Services) -> MaybeAwaitable:
 def podium_shutdown(services: Services) -> MaybeAwaitable:
     """The process is shutting down; release what ``podium_startup`` acquired.
 
-    May return an awaitable.
+    Called once per process for every loaded plugin, before the database and Redis connections
+    close. May return an awaitable.
     """
 
 
@@ -229,7 +230,8 @@ def podium_level_changed(
 def podium_routes() -> Sequence[Any]:
     """Contribute Litestar route handlers or routers.
 
-    Called once when the app is built; the handlers are mounted as they are, so a plugin should
+    Called once when the app is built. Returns a list of handlers or routers, mounted as they
+    are, so a plugin should
     put them under ``/plugins/<its name>/``. They are global: a handler that serves a contest
     must check that the plugin is enabled for it.
     """
@@ -239,8 +241,8 @@ def podium_routes() -> Sequence[Any]:
 def podium_template_dirs() -> Sequence[Path]:
     """Contribute template folders.
 
-    Called once when the app is built. The folders are searched after the active theme and
-    before the default theme, so a theme can still override a plugin's template.
+    Called once when the app is built. Returns a list of folders, searched after the active
+    theme and before the default theme, so a theme can still override a plugin's template.
     """
 
 
