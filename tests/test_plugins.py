@@ -164,7 +164,7 @@ ACME_MODULE = '''
 from pydantic import BaseModel, ConfigDict
 import pluggy
 
-from server.components import ScoringRule
+from server.components import Cell, RowScore, ScoringRule
 
 hookimpl = pluggy.HookimplMarker("podium")   # a plugin needs no import of server.hooks
 
