@@ -93,6 +93,15 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 with its production cost takes ~0.3 s a hash here; tests need far less."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr("server.actions.users._hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture
 def redis_prefix() -> str:
     return f"podium-test:{uuid.uuid4().hex}:"

@@ -35,8 +35,8 @@ async def make_world(
     freeze: bool = False,
     languages: tuple[str, ...] = ("python3",),
 ) -> World:
-    start = utcnow().replace(microsecond=0) - timedelta(hours=1)
-    end = start + timedelta(hours=5)
+    start = utcnow().replace(microsecond=0) - timedelta(hours=2)
+    end = start + timedelta(hours=6)
     admin = await actions.create_user(services, f"admin-{slug}", password="admin-password",
                                       role="admin")
     contest = await actions.create_contest(
