@@ -282,3 +282,44 @@ async def test_contest_state_change_reaches_enabled_plugins(make_settings: Any,
     finally:
         await services.close()
     assert seen == [("running", "ended")]
+
+
+async def test_actions_on_the_redis_backends(make_settings: Any, db_url: str,
+                                             redis_cleanup: None) -> None:
+    """Production wiring: events on Redis pub/sub, jobs on Redis Streams, the index in Redis."""
+    from redis.asyncio import Redis
+
+    from server.bus.redis import RedisEventBus
+    from server.queue.redis import RedisJudgeQueue
+    from server.scoreboard.index_redis import RedisStandingsIndex
+    from tests.conftest import REDIS_URL
+
+    settings = make_settings(database_url=db_url, redis_url=REDIS_URL)
+    services = await Services.create(settings)
+    other = await Services.create(settings)  # a second web process on the same Redis
+    try:
+        assert isinstance(services.bus, RedisEventBus)
+        assert isinstance(services.queue, RedisJudgeQueue)
+        assert isinstance(services.index, RedisStandingsIndex)
+        assert (await services.ready())["redis"] == "ok"
+        world = await make_world(services)
+        async with other.bus.subscribe(f"contest:{world.contest.id}") as events:
+            sub = await solve(services, world, 1, "B", "", 20)
+            topic, event = await asyncio.wait_for(events.__anext__(), 5)
+        assert event == {"type": "submission.created", "contest_id": world.contest.id,
+                         "id": sub.id, "team_id": world.teams[1].id, "problem": "B",
+                         "language": "python3"}
+        job = await other.queue.claim("judge-1", timeout=2)
+        assert job is not None and job.payload["submission_id"] == sub.id
+        await actions.record_verdict(services, sub.id, "AC", job_key=job.id)
+        assert await other.queue.ack(job.id)
+        assert await other.index.rank(world.contest.id, world.teams[1].id) == 1
+        assert await other.index.score(world.contest.id, world.teams[1].id) > 0
+        client = Redis.from_url(REDIS_URL)
+        try:
+            assert await client.exists(f"{settings.redis_prefix}standings:{{{world.contest.id}}}")
+        finally:
+            await client.aclose()
+    finally:
+        await other.close()
+        await services.close()
