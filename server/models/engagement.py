@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from server.models.base import JSON_T, SQLModel, UTCDateTime, created_field
+from server.models.base import JSON_T, SQLModel, created_field
 
 __all__ = [
     "Announcement",

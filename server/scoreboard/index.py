@@ -104,6 +104,15 @@ def check_team(team_id: int) -> int:
     return team_id
 
 
+def check_scores(scores: Mapping[int, int]) -> list[tuple[int, int]]:
+    """The (team_id, score) pairs of a mapping, each checked."""
+    items = list(scores.items())
+    for team_id, score in items:
+        check_team(team_id)
+        check_score(score)
+    return items
+
+
 def check_window(limit: int, offset: int = 0) -> None:
     """``ValueError`` unless ``limit`` and ``offset`` are non-negative."""
     if limit < 0 or offset < 0:

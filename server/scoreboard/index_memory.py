@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sortedcontainers import SortedList
 
-from server.scoreboard.index import check_score, check_team, check_window
+from server.scoreboard.index import check_score, check_scores, check_team, check_window
 
 __all__ = ["MemoryStandingsIndex"]
 
@@ -42,7 +42,7 @@ class MemoryStandingsIndex:
 
     async def set_many(self, contest_id: int, scores: Mapping[int, int]) -> None:
         """Insert or update several teams' scores."""
-        items = self._checked(scores)
+        items = check_scores(scores)
         if items:
             board = self._boards.setdefault(contest_id, _Board())
             for team_id, score in items:
@@ -50,7 +50,7 @@ class MemoryStandingsIndex:
 
     async def replace(self, contest_id: int, scores: Mapping[int, int]) -> None:
         """Swap in a board built from ``scores`` (nothing awaits: atomic for readers)."""
-        items = self._checked(scores)
+        items = check_scores(scores)
         if not items:
             self._boards.pop(contest_id, None)
             return
@@ -109,11 +109,3 @@ class MemoryStandingsIndex:
     async def clear(self, contest_id: int) -> None:
         """Drop the contest's index."""
         self._boards.pop(contest_id, None)
-
-    @staticmethod
-    def _checked(scores: Mapping[int, int]) -> list[tuple[int, int]]:
-        items = list(scores.items())
-        for team_id, score in items:
-            check_team(team_id)
-            check_score(score)
-        return items

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from server.scoreboard.index import check_score, check_team, check_window
+from server.scoreboard.index import check_score, check_scores, check_team, check_window
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -76,14 +76,14 @@ class RedisStandingsIndex:
 
     async def set_many(self, contest_id: int, scores: Mapping[int, int]) -> None:
         """``ZADD`` several teams, in chunks."""
-        items = self._checked(scores)
+        items = check_scores(scores)
         key = self.key(contest_id)
         for start in range(0, len(items), BUILD_CHUNK):
             await self._redis.zadd(key, self._mapping(items[start : start + BUILD_CHUNK]))
 
     async def replace(self, contest_id: int, scores: Mapping[int, int]) -> None:
         """Build a temporary sorted set, then ``RENAME`` it over the contest's key."""
-        items = self._checked(scores)
+        items = check_scores(scores)
         key = self.key(contest_id)
         if not items:
             await self._redis.delete(key)
@@ -142,14 +142,6 @@ class RedisStandingsIndex:
     async def clear(self, contest_id: int) -> None:
         """``DEL`` the contest's key."""
         await self._redis.delete(self.key(contest_id))
-
-    @staticmethod
-    def _checked(scores: Mapping[int, int]) -> list[tuple[int, int]]:
-        items = list(scores.items())
-        for team_id, score in items:
-            check_team(team_id)
-            check_score(score)
-        return items
 
     @staticmethod
     def _mapping(items: Sequence[tuple[int, int]]) -> dict[str, int]:
