@@ -25,6 +25,7 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
+from jinja2.loaders import split_template_path
 
 from server.plugins import PluginRegistry
 
@@ -53,12 +54,17 @@ class _NoAdmin(BaseLoader):
     def get_source(
         self, environment: Environment, template: str
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
-        if template.startswith("admin/"):
+        if _is_admin(template):
             raise TemplateNotFound(template)
         return self.inner.get_source(environment, template)
 
     def list_templates(self) -> list[str]:
-        return [t for t in self.inner.list_templates() if not t.startswith("admin/")]
+        return [t for t in self.inner.list_templates() if not _is_admin(t)]
+
+
+def _is_admin(template: str) -> bool:
+    """Whether the name reaches ``admin/`` once normalised (``./admin/x``, ``/admin/x``…)."""
+    return split_template_path(template)[:1] == ["admin"]
 
 
 class ThemeEnvironments:

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, Router, delete, get, patch, post, put
 from litestar.di import Provide
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel import col, select
@@ -17,6 +18,7 @@ from server.actions.users import get_user
 from server.models import Contest, ContestLanguage, ContestProblem, Problem, Submission, SubmissionFile, Team, User, utcnow
 from server.plugins import PluginError
 from server.web.auth import (
+    CurrentUser,
     can_see_contest,
     current_api_user,
     is_staff,
@@ -59,7 +61,7 @@ class AuthController(Controller):
     path = "/auth"
 
     @post("/token", status_code=HTTP_201_CREATED, summary="Exchange a password for an API token")
-    async def token(self, request: Request, data: LoginIn) -> TokenOut:
+    async def token(self, request: Request, data: JSONBody[LoginIn]) -> TokenOut:
         services = services_of(request)
         user = await actions.authenticate(services, data.username, data.password)
         if user is None:
@@ -68,7 +70,7 @@ class AuthController(Controller):
         return TokenOut(token=token, user=UserOut.of(user))
 
     @get("/me", summary="The authenticated user")
-    async def me(self, user: User | None) -> UserOut:
+    async def me(self, user: CurrentUser) -> UserOut:
         return UserOut.of(require_user(user))
 
 
@@ -76,7 +78,7 @@ class UserController(Controller):
     path = "/users"
 
     @post("/", status_code=HTTP_201_CREATED, summary="Create a user (admins)")
-    async def create(self, request: Request, data: UserIn, user: User | None) -> UserOut:
+    async def create(self, request: Request, data: JSONBody[UserIn], user: CurrentUser) -> UserOut:
         actor = require_staff(user, manage=True)
         if data.role == "admin" and actor.role != "admin":
             raise PermissionDeniedException("only admins create admins")
@@ -90,7 +92,7 @@ class CatalogController(Controller):
     path = "/"
 
     @get("/plugins", summary="Loaded plugins and what they provide (staff)")
-    async def plugins(self, request: Request, user: User | None) -> list[dict[str, Any]]:
+    async def plugins(self, request: Request, user: CurrentUser) -> list[dict[str, Any]]:
         require_staff(user)
         return services_of(request).plugins.describe()
 
@@ -112,14 +114,14 @@ class ProblemController(Controller):
     path = "/problems"
 
     @get("/", summary="The problem bank (staff)")
-    async def list(self, request: Request, user: User | None) -> list[ProblemOut]:
+    async def list(self, request: Request, user: CurrentUser) -> list[ProblemOut]:
         require_staff(user)
         async with services_of(request).db.session() as session:
             rows = await session.exec(select(Problem).order_by(col(Problem.slug)))
             return [ProblemOut.of(p) for p in rows]
 
     @post("/", status_code=HTTP_201_CREATED, summary="Create a problem (organizers)")
-    async def create(self, request: Request, data: ProblemIn, user: User | None) -> ProblemOut:
+    async def create(self, request: Request, data: JSONBody[ProblemIn], user: CurrentUser) -> ProblemOut:
         actor = require_staff(user, manage=True)
         problem = await actions.create_problem(services_of(request), actor=actor,
                                                **data.model_dump())
@@ -130,7 +132,7 @@ class ContestController(Controller):
     path = "/contests"
 
     @get("/", summary="Contests the caller may see")
-    async def list(self, request: Request, user: User | None) -> list[ContestOut]:
+    async def list(self, request: Request, user: CurrentUser) -> list[ContestOut]:
         services = services_of(request)
         async with services.db.session() as session:
             contests = list(await session.exec(select(Contest).order_by(col(Contest.start_at).desc())))
@@ -140,28 +142,28 @@ class ContestController(Controller):
                 if await can_see_contest(services, c, user)]
 
     @post("/", status_code=HTTP_201_CREATED, summary="Create a contest (organizers)")
-    async def create(self, request: Request, data: ContestIn, user: User | None) -> ContestOut:
+    async def create(self, request: Request, data: JSONBody[ContestIn], user: CurrentUser) -> ContestOut:
         actor = require_staff(user, manage=True)
         contest = await actions.create_contest(services_of(request), actor=actor,
                                                **data.model_dump())
         return ContestOut.of(contest, now=utcnow(), staff=True)
 
     @get("/{slug:str}", summary="One contest")
-    async def detail(self, request: Request, slug: str, user: User | None) -> ContestOut:
+    async def detail(self, request: Request, slug: FromPath[str], user: CurrentUser) -> ContestOut:
         contest = await _visible_contest(request, slug, user)
         return ContestOut.of(contest, now=utcnow(), staff=is_staff(user))
 
     @patch("/{slug:str}", summary="Change a contest (organizers)")
-    async def update(self, request: Request, slug: str, data: ContestPatch,
-                     user: User | None) -> ContestOut:
+    async def update(self, request: Request, slug: FromPath[str], data: JSONBody[ContestPatch],
+                     user: CurrentUser) -> ContestOut:
         actor = require_staff(user, manage=True)
         changes = data.model_dump(exclude_unset=True)
         contest = await actions.update_contest(services_of(request), slug, actor=actor, **changes)
         return ContestOut.of(contest, now=utcnow(), staff=True)
 
     @put("/{slug:str}/plugins/{name:str}", summary="Enable or configure a plugin (organizers)")
-    async def configure_plugin(self, request: Request, slug: str, name: str,
-                               data: dict[str, Any], user: User | None) -> ContestOut:
+    async def configure_plugin(self, request: Request, slug: FromPath[str], name: FromPath[str],
+                               data: JSONBody[dict[str, Any]], user: CurrentUser) -> ContestOut:
         actor = require_staff(user, manage=True)
         contest = await actions.configure_plugin(services_of(request), slug, name, data,
                                                  actor=actor)
@@ -169,15 +171,15 @@ class ContestController(Controller):
 
     @delete("/{slug:str}/plugins/{name:str}", status_code=HTTP_200_OK,
             summary="Disable a plugin (organizers)")
-    async def disable_plugin(self, request: Request, slug: str, name: str,
-                             user: User | None) -> ContestOut:
+    async def disable_plugin(self, request: Request, slug: FromPath[str], name: FromPath[str],
+                             user: CurrentUser) -> ContestOut:
         actor = require_staff(user, manage=True)
         contest = await actions.disable_plugin(services_of(request), slug, name, actor=actor)
         return ContestOut.of(contest, now=utcnow(), staff=True)
 
     @get("/{slug:str}/problems", summary="The contest's problems")
-    async def problems(self, request: Request, slug: str,
-                       user: User | None) -> list[ContestProblemOut]:
+    async def problems(self, request: Request, slug: FromPath[str],
+                       user: CurrentUser) -> list[ContestProblemOut]:
         contest = await _visible_contest(request, slug, user)
         if not is_staff(user) and contest.state_at(utcnow()).value == "scheduled":
             return []
@@ -191,8 +193,8 @@ class ContestController(Controller):
 
     @post("/{slug:str}/problems", status_code=HTTP_201_CREATED,
           summary="Add a problem to the contest (organizers)")
-    async def add_problem(self, request: Request, slug: str, data: ContestProblemIn,
-                          user: User | None) -> ContestProblemOut:
+    async def add_problem(self, request: Request, slug: FromPath[str], data: JSONBody[ContestProblemIn],
+                          user: CurrentUser) -> ContestProblemOut:
         actor = require_staff(user, manage=True)
         services = services_of(request)
         link = await actions.add_contest_problem(
@@ -204,15 +206,15 @@ class ContestController(Controller):
         return ContestProblemOut.of(link, problem)
 
     @put("/{slug:str}/languages/{language:str}", summary="Enable a language (organizers)")
-    async def enable_language(self, request: Request, slug: str, language: str,
-                              user: User | None) -> list[str]:
+    async def enable_language(self, request: Request, slug: FromPath[str], language: FromPath[str],
+                              user: CurrentUser) -> list[str]:
         actor = require_staff(user, manage=True)
         services = services_of(request)
         await actions.enable_language(services, slug, language, actor=actor)
         return await self._languages(request, slug)
 
     @get("/{slug:str}/languages", summary="Languages enabled for the contest")
-    async def languages(self, request: Request, slug: str, user: User | None) -> list[str]:
+    async def languages(self, request: Request, slug: FromPath[str], user: CurrentUser) -> list[str]:
         await _visible_contest(request, slug, user)
         return await self._languages(request, slug)
 
@@ -224,7 +226,7 @@ class ContestController(Controller):
             return list(rows)
 
     @get("/{slug:str}/teams", summary="The contest's teams")
-    async def teams(self, request: Request, slug: str, user: User | None) -> list[TeamOut]:
+    async def teams(self, request: Request, slug: FromPath[str], user: CurrentUser) -> list[TeamOut]:
         contest = await _visible_contest(request, slug, user)
         staff = is_staff(user)
         async with services_of(request).db.session() as session:
@@ -233,8 +235,8 @@ class ContestController(Controller):
             return [TeamOut.of(t) for t in rows if staff or not t.hidden]
 
     @post("/{slug:str}/teams", status_code=HTTP_201_CREATED, summary="Create a team (organizers)")
-    async def create_team(self, request: Request, slug: str, data: TeamIn,
-                          user: User | None) -> TeamOut:
+    async def create_team(self, request: Request, slug: FromPath[str], data: JSONBody[TeamIn],
+                          user: CurrentUser) -> TeamOut:
         actor = require_staff(user, manage=True)
         services = services_of(request)
         member_ids = [(await get_user(services, name)).id for name in data.members]
@@ -245,8 +247,8 @@ class ContestController(Controller):
         return TeamOut.of(team)
 
     @get("/{slug:str}/scoreboard", summary="The scoreboard (public view; ?view=jury for staff)")
-    async def scoreboard(self, request: Request, slug: str, user: User | None,
-                         view: str = "public") -> dict[str, Any]:
+    async def scoreboard(self, request: Request, slug: FromPath[str], user: CurrentUser,
+                         view: FromQuery[str] = "public") -> dict[str, Any]:
         contest = await _visible_contest(request, slug, user)
         if view not in {"public", "jury"}:
             raise ValidationException("view must be public or jury")
@@ -260,8 +262,8 @@ class ContestController(Controller):
         return board.as_dict()
 
     @post("/{slug:str}/submissions", status_code=HTTP_201_CREATED, summary="Submit code")
-    async def submit(self, request: Request, slug: str, data: SubmissionIn,
-                     user: User | None) -> SubmissionOut:
+    async def submit(self, request: Request, slug: FromPath[str], data: JSONBody[SubmissionIn],
+                     user: CurrentUser) -> SubmissionOut:
         user = require_user(user)
         services = services_of(request)
         contest = await _visible_contest(request, slug, user)
@@ -285,8 +287,8 @@ class ContestController(Controller):
         return SubmissionOut.of(submission)
 
     @get("/{slug:str}/submissions", summary="Submissions: your team's, or all for staff")
-    async def submissions(self, request: Request, slug: str,
-                          user: User | None) -> list[SubmissionOut]:
+    async def submissions(self, request: Request, slug: FromPath[str],
+                          user: CurrentUser) -> list[SubmissionOut]:
         user = require_user(user)
         services = services_of(request)
         contest = await _visible_contest(request, slug, user)
@@ -319,13 +321,13 @@ class SubmissionController(Controller):
     path = "/submissions"
 
     @get("/{submission_id:int}", summary="One submission (own team or staff)")
-    async def detail(self, request: Request, submission_id: int,
-                     user: User | None) -> SubmissionOut:
+    async def detail(self, request: Request, submission_id: FromPath[int],
+                     user: CurrentUser) -> SubmissionOut:
         return SubmissionOut.of(await _own_submission(request, submission_id, user))
 
     @get("/{submission_id:int}/source", summary="A submission's files (own team or staff)")
-    async def source(self, request: Request, submission_id: int,
-                     user: User | None) -> list[dict[str, str]]:
+    async def source(self, request: Request, submission_id: FromPath[int],
+                     user: CurrentUser) -> list[dict[str, str]]:
         submission = await _own_submission(request, submission_id, user)
         async with services_of(request).db.session() as session:
             files = await session.exec(select(SubmissionFile).where(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from sqlmodel import select
 
@@ -12,8 +15,10 @@ from server.services import Services
 
 __all__ = [
     "STAFF_ROLES",
+    "CurrentUser",
     "can_see_contest",
     "current_api_user",
+    "current_page_user",
     "current_user",
     "is_staff",
     "require_staff",
@@ -25,6 +30,9 @@ __all__ = [
 STAFF_ROLES = frozenset({Role.ADMIN.value, Role.ORGANIZER.value, Role.JURY.value})
 MANAGER_ROLES = frozenset({Role.ADMIN.value, Role.ORGANIZER.value})
 
+CurrentUser: TypeAlias = NamedDependency[User | None]
+"""A handler parameter ``user: CurrentUser`` receives the router's ``user`` dependency."""
+
 
 def services_of(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
@@ -33,6 +41,11 @@ def services_of(request: Request) -> Services:
 async def current_api_user(request: Request) -> User | None:
     """The API's user: bearer tokens only, so a browser's cookies cannot forge API writes."""
     return await current_user(request, allow_session=False)
+
+
+async def current_page_user(request: Request) -> User | None:
+    """The pages' user: a bearer token or the session cookie."""
+    return await current_user(request)
 
 
 async def current_user(request: Request, *, allow_session: bool = True) -> User | None:

@@ -7,17 +7,25 @@ from typing import Any
 
 from litestar import Request, Response, Router, get
 from litestar.di import Provide
+from litestar.params import FromPath
 from litestar.exceptions import NotFoundException
 from sqlmodel import col, select
 
 from server import actions
 from server.actions.base import contest_by_ref
 from server.models import Contest, ContestProblem, Problem, User, utcnow
-from server.plugins import PluginError
+from server.plugins import PluginError, _call_impl
 from server.themes import ThemeEnvironments
-from server.web.auth import can_see_contest, current_user, is_staff, services_of
+from server.web.auth import (
+    current_page_user,
+    CurrentUser,
+    can_see_contest,
+    current_user,
+    is_staff,
+    services_of,
+)
 
-__all__ = ["page_router", "render", "template_filters"]
+__all__ = ["page_router", "render", "render_error", "template_filters"]
 
 
 def _fmt_dt(value: datetime | None) -> str:
@@ -31,8 +39,13 @@ def _fmt_clock(seconds: float | None) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
+def _fmt_num(value: float) -> str:
+    """Points without a pointless ``.0``: 100.0 -> 100, 12.5 -> 12.5."""
+    return f"{value:g}" if abs(value) < 1e15 else str(value)
+
+
 def template_filters() -> dict[str, Any]:
-    return {"dt": _fmt_dt, "clock": _fmt_clock}
+    return {"dt": _fmt_dt, "clock": _fmt_clock, "num": _fmt_num}
 
 
 async def render(
@@ -52,14 +65,31 @@ async def render(
         links = [link for result in await plugins.emit("podium_menu_links", contest=contest,
                                                        user=user) for link in result]
         extra.setdefault("menu_links", links)
+    else:  # outside a contest: every loaded plugin, without contest settings
+        for impl in services.plugins.pm.hook.podium_template_vars.get_hookimpls():
+            result = await _call_impl(impl, {"template": template, "contest": None,
+                                             "user": user, "settings": None})
+            if result:
+                extra.update(result)
     env = themes.get(contest.theme if contest is not None else services.settings.default_theme)
     html = env.get_template(template).render(
         request=request, user=user, contest=contest, now=utcnow(), **extra, **context)
     return Response(html, media_type="text/html; charset=utf-8", status_code=status_code)
 
 
+def render_error(request: Request, status_code: int, message: str) -> Response[str]:
+    """An error page (synchronous: exception handlers cannot await), in the default theme."""
+    services = services_of(request)
+    themes: ThemeEnvironments = request.app.state.themes
+    env = themes.get(services.settings.default_theme)
+    html = env.get_template("error.html").render(
+        request=request, user=request.scope.get("podium_user"), contest=None, now=utcnow(),
+        status=status_code, message=message)
+    return Response(html, media_type="text/html; charset=utf-8", status_code=status_code)
+
+
 @get("/", name="home", summary="Contest list", include_in_schema=False)
-async def home(request: Request, user: User | None) -> Response[str]:
+async def home(request: Request, user: CurrentUser) -> Response[str]:
     services = services_of(request)
     async with services.db.session() as session:
         contests = list(await session.exec(select(Contest).order_by(col(Contest.start_at).desc())))
@@ -70,7 +100,7 @@ async def home(request: Request, user: User | None) -> Response[str]:
 
 
 @get("/contests/{slug:str}", name="contest", include_in_schema=False)
-async def contest_page(request: Request, slug: str, user: User | None) -> Response[str]:
+async def contest_page(request: Request, slug: FromPath[str], user: CurrentUser) -> Response[str]:
     services = services_of(request)
     async with services.db.session() as session:
         try:
@@ -98,4 +128,4 @@ async def contest_page(request: Request, slug: str, user: User | None) -> Respon
 
 
 page_router = Router(path="/", route_handlers=[home, contest_page],
-                     dependencies={"user": Provide(current_user)})
+                     dependencies={"user": Provide(current_page_user)})

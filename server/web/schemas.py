@@ -7,7 +7,7 @@ import binascii
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from server.models import Contest, ContestProblem, Problem, Submission, Team, User
 
@@ -68,6 +68,18 @@ class ContestPatch(_In):
     visibility: str | None = None
     registration_mode: str | None = None
     is_practice: bool | None = None
+
+    @model_validator(mode="after")
+    def _null_only_where_allowed(self) -> ContestPatch:
+        # ``null`` means "not set" only for the optional columns; elsewhere it is a mistake.
+        nulls = sorted(name for name in self.model_fields_set - _NULLABLE_IN_PATCH
+                       if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
+
+
+_NULLABLE_IN_PATCH = frozenset({"freeze_at", "unfreeze_at", "theme", "scoring_settings"})
 
 
 class ContestOut(BaseModel):

@@ -1,0 +1,322 @@
+"""CSRF, sessions versus bearer tokens, escaping, role checks and object-level authorization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Request, get, post
+from litestar.params import FromPath
+
+from server import actions
+from server.hooks import hookimpl
+from tests.web import (  # noqa: F401 (fast_passwords is an autouse fixture)
+    API,
+    auth,
+    fast_passwords,
+    InApp,
+    plugin_client,
+    solve_in_app,
+    source,
+    token_for,
+    user_with_token,
+    world_with_tokens,
+)
+
+HTTPS = "https://testserver.local"
+
+
+class FormPlugin:
+    """A plugin with HTML form endpoints, as a plugin page (say, a clarification form) has.
+
+    ``/plugins/forms/login/<id>`` stands in for a login page: it puts the user in the session.
+    """
+
+    @hookimpl
+    def podium_routes(self) -> list[Any]:
+        @post("/plugins/forms/echo", status_code=200)
+        async def echo(request: Request) -> dict[str, Any]:
+            return {"ok": True}
+
+        @post("/plugins/forms/api/echo", status_code=200)
+        async def nested_api(request: Request) -> dict[str, Any]:
+            return {"ok": True}
+
+        @get("/plugins/forms/login/{user_id:int}")
+        async def login(request: Request, user_id: FromPath[int]) -> dict[str, Any]:
+            request.set_session({"user_id": user_id})
+            return {"ok": True}
+
+        @post("/plugins/forms/fail", status_code=200)
+        async def fail(request: Request) -> dict[str, Any]:
+            raise actions.Invalid("the answer must be <b>42</b>", field="answer")
+
+        return [echo, nested_api, login, fail]
+
+
+# ------------------------------------------------------------------------------------ CSRF
+
+
+async def test_pages_set_a_csrf_cookie(client) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.get_list("set-cookie")}
+    csrf = cookies["csrftoken"]
+    assert len(csrf.split(";")[0].split("=", 1)[1]) >= 64
+    assert "SameSite=lax" in csrf
+    assert "Secure" in csrf  # the tests run in production mode (a database URL is set)
+    session = cookies["session"]
+    assert "HttpOnly" in session
+    assert "SameSite=lax" in session
+    assert "Secure" in session
+
+
+async def test_api_posts_need_no_csrf_token(client) -> None:
+    InApp(client).create_user("boss", password="boss-password",
+                              role="admin")
+    client.cookies.clear()
+    login = await client.post(f"{API}/auth/token",
+                              json={"username": "boss", "password": "boss-password"})
+    assert login.status_code == 201
+    assert "csrftoken" not in login.headers.get("set-cookie", "")
+    token = login.json()["token"]
+    body = {"slug": "csrf-free", "title": "No cookie", "start_at": "2030-01-01T10:00:00+00:00",
+            "end_at": "2030-01-01T15:00:00+00:00"}
+    response = await client.post(f"{API}/contests", json=body, headers=auth(token))
+    assert response.status_code == 201
+    response = await client.patch(f"{API}/contests/csrf-free", json={"title": "Still free"},
+                                  headers=auth(token))
+    assert response.status_code == 200
+    response = await client.put(f"{API}/contests/csrf-free/plugins/medals", json={},
+                                headers=auth(token))
+    assert response.status_code == 200
+    response = await client.delete(f"{API}/contests/csrf-free/plugins/medals",
+                                   headers=auth(token))
+    assert response.status_code == 200
+
+
+async def test_html_posts_need_the_csrf_token(settings) -> None:
+    async with plugin_client(settings, {"forms": FormPlugin()}, base_url=HTTPS) as client:
+        response = await client.post("/plugins/forms/echo", data={"x": "1"})
+        assert response.status_code == 403
+        assert "CSRF" in response.text
+
+        page = await client.get("/")
+        token = page.cookies["csrftoken"]
+        assert client.cookies["csrftoken"] == token
+        with_header = await client.post("/plugins/forms/echo", headers={"x-csrftoken": token})
+        assert with_header.status_code == 200
+        assert with_header.json() == {"ok": True}
+        with_field = await client.post("/plugins/forms/echo",
+                                       data={"_csrf_token": token, "x": "1"})
+        assert with_field.status_code == 200
+
+        forged = token[:-4] + ("0000" if not token.endswith("0000") else "1111")
+        assert (await client.post("/plugins/forms/echo",
+                                  headers={"x-csrftoken": forged})).status_code == 403
+        client.cookies.clear()  # a cross-site form: the header cannot come with the cookie
+        assert (await client.post("/plugins/forms/echo",
+                                  headers={"x-csrftoken": token})).status_code == 403
+
+
+async def test_a_csrf_failure_renders_the_error_page_for_browsers(settings) -> None:
+    async with plugin_client(settings, {"forms": FormPlugin()}, base_url=HTTPS) as client:
+        response = await client.post("/plugins/forms/echo", headers={"accept": "text/html"})
+        assert response.status_code == 403
+        assert response.headers["content-type"].startswith("text/html")
+        assert "<h1>403</h1>" in response.text
+
+
+@pytest.mark.xfail(strict=True, reason="server/app.py excludes CSRF with the unanchored pattern "
+                   "'/api/', which Litestar searches anywhere in the path: a plugin's form under "
+                   "/plugins/<name>/api/ gets no CSRF check (should be '^/api/')")
+async def test_only_the_json_api_skips_csrf(settings) -> None:
+    async with plugin_client(settings, {"forms": FormPlugin()}, base_url=HTTPS) as client:
+        response = await client.post("/plugins/forms/api/echo")
+        assert response.status_code == 403
+
+
+# ---------------------------------------------------------------------- sessions vs tokens
+
+
+async def test_the_api_ignores_session_cookies(settings) -> None:
+    async with plugin_client(settings, {"forms": FormPlugin()}, base_url=HTTPS) as client:
+        user = InApp(client).create_user("zed", password="zed-password",
+                                         display_name="Zed the Browser User")
+        assert (await client.get(f"/plugins/forms/login/{user.id}")).status_code == 200
+        assert "session" in client.cookies
+        # Pages know the browser user...
+        page = await client.get("/")
+        assert "Zed the Browser User" in page.text
+        # ...the API does not: a cookie alone can never authorize an API call (no CSRF there).
+        me = await client.get(f"{API}/auth/me")
+        assert me.status_code == 401
+        InApp(client).create_user("boss", password="boss-password",
+                                  role="admin")
+        boss = InApp(client).get_user("boss")
+        assert (await client.get(f"/plugins/forms/login/{boss.id}")).status_code == 200
+        body = {"slug": "by-cookie", "title": "Cookie", "start_at": "2030-01-01T10:00:00+00:00",
+                "end_at": "2030-01-01T15:00:00+00:00"}
+        created = await client.post(f"{API}/contests", json=body)
+        assert created.status_code == 401
+        assert (await client.get(f"{API}/contests/by-cookie",
+                                 headers=auth(token_for(client, boss)))).status_code == 404
+
+
+async def test_pages_accept_bearer_tokens_too(client) -> None:
+    _, token = user_with_token(client, "tokenuser")
+    page = await client.get("/", headers=auth(token))
+    assert page.status_code == 200
+    assert "tokenuser" in page.text
+    assert "tokenuser" not in (await client.get("/")).text
+
+
+@pytest.mark.parametrize("header", ["Basic YWxpY2U6c2VjcmV0", "Bearer pod_not-a-token"])
+async def test_bad_credentials_on_a_page_are_a_401_page(client, header: str) -> None:
+    response = await client.get("/", headers={"Authorization": header, "accept": "text/html"})
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<h1>401</h1>" in response.text
+    json_response = await client.get("/", headers={"Authorization": header})
+    assert json_response.status_code == 401
+    assert json_response.json()["status_code"] == 401
+
+
+# ------------------------------------------------------------------------------- escaping
+
+
+async def test_user_text_is_escaped_in_pages(client) -> None:
+    world = world_with_tokens(client)
+    evil = '<script>alert("x")</script>'
+    response = await client.patch(f"{API}/contests/spring",
+                                  json={"title": evil, "description": evil},
+                                  headers=auth(world.tokens["admin"]))
+    assert response.status_code == 200
+    InApp(client).create_team(world.contest.id, name=f"team {evil}")
+    for url in ("/", "/contests/spring"):
+        page = await client.get(url)
+        assert page.status_code == 200
+        assert "<script>" not in page.text, url
+        assert "&lt;script&gt;" in page.text, url
+    missing = await client.get("/contests/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
+                               headers={"accept": "text/html"})
+    assert missing.status_code == 404
+    assert "does not exist" in missing.text
+    assert "<img" not in missing.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in missing.text
+
+
+async def test_action_error_messages_are_escaped(settings) -> None:
+    async with plugin_client(settings, {"forms": FormPlugin()}, base_url=HTTPS) as client:
+        await client.get("/")
+        token = client.cookies["csrftoken"]
+        page = await client.post("/plugins/forms/fail",
+                                 headers={"x-csrftoken": token, "accept": "text/html"})
+        assert page.status_code == 400
+        assert "<b>42</b>" not in page.text
+        assert "&lt;b&gt;42&lt;/b&gt;" in page.text
+
+
+# ---------------------------------------------------------------------- roles and objects
+
+
+async def test_user_creation_is_for_organizers(client) -> None:
+    _, contestant = user_with_token(client, "c1")
+    _, jury = user_with_token(client, "j1", role="jury")
+    _, organizer = user_with_token(client, "o1", role="organizer")
+    _, admin = user_with_token(client, "a1", role="admin")
+    new = {"username": "newbie", "password": "newbie-password"}
+    assert (await client.post(f"{API}/users", json=new)).status_code == 401
+    for token in (contestant, jury):
+        assert (await client.post(f"{API}/users", json=new,
+                                  headers=auth(token))).status_code == 403
+    created = await client.post(f"{API}/users", json=new, headers=auth(organizer))
+    assert created.status_code == 201
+    assert set(created.json()) == {"id", "username", "display_name", "role"}
+
+    make_admin = {"username": "sneaky", "password": "sneaky-password", "role": "admin"}
+    refused = await client.post(f"{API}/users", json=make_admin, headers=auth(organizer))
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "only admins create admins"
+    assert (await client.post(f"{API}/users", json=make_admin,
+                              headers=auth(admin))).status_code == 201
+    login = await client.post(f"{API}/auth/token",
+                              json={"username": "newbie", "password": "newbie-password"})
+    assert login.status_code == 201
+    assert "password" not in login.text and "hash" not in login.text
+
+
+async def test_problem_bank_is_staff_only(client) -> None:
+    world = world_with_tokens(client)
+    _, jury = user_with_token(client, "j1", role="jury")
+    assert (await client.get(f"{API}/problems")).status_code == 401
+    assert (await client.get(f"{API}/problems",
+                             headers=auth(world.tokens["team0"]))).status_code == 403
+    bank = await client.get(f"{API}/problems", headers=auth(jury))
+    assert bank.status_code == 200
+    assert [p["slug"] for p in bank.json()] == ["spring-a", "spring-b"]
+    new = {"slug": "jury-made", "title": "Jury problem"}
+    assert (await client.post(f"{API}/problems", json=new,
+                              headers=auth(jury))).status_code == 403
+    assert (await client.post(f"{API}/problems", json=new,
+                              headers=auth(world.tokens["admin"]))).status_code == 201
+
+
+async def test_jury_reads_but_does_not_manage(client) -> None:
+    world = world_with_tokens(client, visibility="hidden")
+    _, jury = user_with_token(client, "j1", role="jury")
+    assert (await client.get(f"{API}/contests/spring", headers=auth(jury))).status_code == 200
+    assert (await client.get(f"{API}/contests/spring/scoreboard", params={"view": "jury"},
+                             headers=auth(jury))).status_code == 200
+    for method, url, body in (
+        ("PATCH", f"{API}/contests/spring", {"title": "x"}),
+        ("PUT", f"{API}/contests/spring/plugins/medals", {}),
+        ("DELETE", f"{API}/contests/spring/plugins/medals", None),
+        ("POST", f"{API}/contests/spring/teams", {"name": "jury team"}),
+        ("POST", f"{API}/contests/spring/problems", {"problem": "spring-a", "label": "Z"}),
+        ("PUT", f"{API}/contests/spring/languages/c", None),
+    ):
+        response = await client.request(method, url, json=body, headers=auth(jury))
+        assert response.status_code == 403, (method, url)
+        assert response.json()["detail"] == "organizers only"
+    detail = (await client.get(f"{API}/contests/spring", headers=auth(world.tokens["admin"])))
+    assert detail.json()["title"] == "Contest spring"
+
+
+async def test_other_teams_objects_are_invisible(client) -> None:
+    world = world_with_tokens(client)
+    theirs = solve_in_app(client, world, 1, "A", "AC", 3)
+    mine = await client.post(f"{API}/contests/spring/submissions", json=source("B"),
+                             headers=auth(world.tokens["team0"]))
+    assert mine.status_code == 201
+    team0 = auth(world.tokens["team0"])
+    for tail in ("", "/source"):
+        response = await client.get(f"{API}/submissions/{theirs.id}{tail}", headers=team0)
+        assert response.status_code == 404
+        # Same answer as for an id that does not exist: no existence oracle.
+        ghost = await client.get(f"{API}/submissions/999999{tail}", headers=team0)
+        assert ghost.status_code == 404
+        assert response.json()["detail"] == f"submission {theirs.id} does not exist"
+        assert ghost.json()["detail"] == "submission 999999 does not exist"
+    listed = (await client.get(f"{API}/contests/spring/submissions", headers=team0)).json()
+    assert [s["id"] for s in listed] == [mine.json()["id"]]
+    # A contestant cannot submit in another team's name either.
+    forged = await client.post(f"{API}/contests/spring/submissions",
+                               json=source("A", team_id=world.teams[1].id), headers=team0)
+    assert forged.status_code == 403
+
+
+async def test_private_contest_members_only(client) -> None:
+    world = world_with_tokens(client, visibility="private")
+    _, outsider = user_with_token(client, "outsider")
+    for token, status in ((world.tokens["team0"], 200), (outsider, 404), ("", 404)):
+        for url in (f"{API}/contests/spring", f"{API}/contests/spring/scoreboard",
+                    f"{API}/contests/spring/teams"):
+            response = await client.get(url, headers=auth(token))
+            assert response.status_code == status, (url, token)
+        page = await client.get("/contests/spring", headers={**auth(token), "accept": "text/html"})
+        assert page.status_code == status
+    home = await client.get("/")
+    assert "/contests/spring" not in home.text
+    member_home = await client.get("/", headers=auth(world.tokens["team0"]))
+    assert 'href="/contests/spring"' in member_home.text
