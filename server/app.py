@@ -117,7 +117,7 @@ def create_app(
             ServerSideSessionConfig(store="sessions", secure=not settings.is_embedded,
                                     samesite="lax").middleware,
         ],
-        csrf_config=CSRFConfig(secret=settings.secret, exclude=["/api/"],
+        csrf_config=CSRFConfig(secret=settings.secret, exclude=["^/api/"],
                                cookie_samesite="lax", cookie_secure=not settings.is_embedded),
         exception_handlers={ActionError: _action_error, HTTPException: _http_error},
         openapi_config=OpenAPIConfig(title="Podium", version=_version(), path="/schema"),

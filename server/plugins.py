@@ -309,10 +309,17 @@ class PluginRegistry:
 
     # -- lifecycle broadcast (all plugins) ----------------------------------------------------
 
-    async def broadcast(self, hook_name: str, **kwargs: Any) -> None:
-        """Call a hook on every loaded plugin, awaiting awaitables; errors are logged."""
+    async def broadcast(self, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Call a hook on every loaded plugin, awaiting awaitables; errors are logged.
+
+        Returns the results that are not None.
+        """
+        results = []
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-            await _call_impl(impl, kwargs)
+            result = await _call_impl(impl, kwargs)
+            if result is not None:
+                results.append(result)
+        return results
 
 
 async def _call_impl(impl: pluggy.HookImpl, kwargs: Mapping[str, Any]) -> Any:

@@ -323,3 +323,15 @@ async def test_actions_on_the_redis_backends(make_settings: Any, db_url: str,
     finally:
         await other.close()
         await services.close()
+
+
+async def test_the_public_board_names_no_problem_before_the_start(services: Services) -> None:
+    world = await make_world(services)
+    await actions.update_contest(services, "spring", start_at=utcnow() + timedelta(hours=1),
+                                 end_at=utcnow() + timedelta(hours=3))
+    contest = await _contest(services)
+    public = await actions.scoreboard(services, contest, public=True)
+    jury = await actions.scoreboard(services, contest, public=False)
+    assert public.problems == [] and all(r.cells == [] for r in public.rows)
+    assert [p.label for p in jury.problems] == ["A", "B"]
+    assert len(public.rows) == len(world.teams)

@@ -72,6 +72,9 @@ def _aware(value: datetime, name: str) -> datetime:
 
 
 def _validate(services: Services, c: Contest) -> None:
+    if not c.title.strip():
+        raise Invalid("title must not be empty", field="title")
+    c.title = c.title.strip()
     for name in ("start_at", "end_at", "freeze_at", "unfreeze_at"):
         value = getattr(c, name)
         if value is not None:
@@ -133,8 +136,6 @@ async def create_contest(
     actor: User | None = None,
 ) -> Contest:
     _check_slug(slug)
-    if not title.strip():
-        raise Invalid("title must not be empty", field="title")
     contest = Contest(
         slug=slug, title=title.strip(), description=description, start_at=start_at,
         end_at=end_at, freeze_at=freeze_at, unfreeze_at=unfreeze_at, scoring_rule=scoring_rule,

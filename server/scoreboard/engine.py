@@ -214,11 +214,14 @@ async def board(
     public: bool = False,
     now: datetime | None = None,
 ) -> Board:
-    """The full board. ``public`` honours the freeze: later attempts show as pending."""
+    """The full board. ``public`` honours the freeze (later attempts show as pending) and
+    hides the problems before the start."""
     assert contest.id is not None
     now = now or utcnow()
     frozen = public and contest.is_frozen_at(now)
-    problems = await contest_problems(session, contest.id)
+    # Before the start the public board names no problem (the problem set is secret).
+    problems = [] if public and now < contest.start_at else await contest_problems(
+        session, contest.id)
     teams = list(
         await session.exec(
             select(Team).where(Team.contest_id == contest.id, col(Team.hidden).is_(False))
@@ -248,7 +251,8 @@ async def board(
             else:
                 score = RowScore(points=s.points, solved=s.solved, penalty=s.penalty,
                                  last_time=s.last_time)
-                cells = [Cell(**c) for c in s.cells]
+                shown = {p.id for p in problems}
+                cells = [Cell(**c) for c in s.cells if c["problem_id"] in shown]
             rows.append((rule.sort_key(score, settings),
                          StandingRow(TeamInfo(team.id, team.display_name or team.name), 0, score,
                                      cells)))

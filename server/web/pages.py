@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from server import actions
 from server.actions.base import contest_by_ref
 from server.models import Contest, ContestProblem, Problem, User, utcnow
-from server.plugins import PluginError, _call_impl
+from server.plugins import PluginError
 from server.themes import ThemeEnvironments
 from server.web.auth import (
     current_page_user,
@@ -66,11 +66,10 @@ async def render(
                                                        user=user) for link in result]
         extra.setdefault("menu_links", links)
     else:  # outside a contest: every loaded plugin, without contest settings
-        for impl in services.plugins.pm.hook.podium_template_vars.get_hookimpls():
-            result = await _call_impl(impl, {"template": template, "contest": None,
-                                             "user": user, "settings": None})
-            if result:
-                extra.update(result)
+        for result in await services.plugins.broadcast(
+                "podium_template_vars", template=template, contest=None, user=user,
+                settings=None):
+            extra.update(result)
     env = themes.get(contest.theme if contest is not None else services.settings.default_theme)
     html = env.get_template(template).render(
         request=request, user=user, contest=contest, now=utcnow(), **extra, **context)

@@ -371,8 +371,6 @@ async def test_patch_can_clear_the_freeze(client) -> None:
     assert response.json()["freeze_at"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="update_contest (server/actions/contests.py) does not "
-                   "check the title like create_contest does: a blank title is stored")
 async def test_patch_rejects_a_blank_title(client) -> None:
     world = world_with_tokens(client)
     response = await client.patch(f"{API}/contests/spring", json={"title": "   "},
