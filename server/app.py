@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -20,6 +23,7 @@ from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from redis.asyncio import Redis
 
+from server.actions.judging import requeue_unjudged
 from server.errors import ActionError
 from server.logs import RequestLogMiddleware, configure_logging
 from server.plugins import PluginRegistry
@@ -28,9 +32,12 @@ from server.settings import Settings, load_settings
 from server.themes import ThemeEnvironments
 from server.web.api import api_router
 from server.web.health import healthz, readyz
+from server.web.judge_api import judge_router
 from server.web.pages import page_router, render_error, template_filters
 
 __all__ = ["create_app"]
+
+log = logging.getLogger("podium.app")
 
 
 def _version() -> str:
@@ -66,6 +73,19 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
     return response
 
 
+async def _reclaim_forever(services: Services) -> None:
+    """Give the jobs of silent judge hosts to others (every web process may do it)."""
+    lease = services.settings.judge_lease_seconds
+    while True:
+        await asyncio.sleep(min(5.0, lease / 4))
+        try:
+            count = await services.queue.reclaim(lease)
+            if count:
+                log.warning("reclaimed %s job(s) from silent judge hosts", count)
+        except Exception:
+            log.exception("reclaiming judge jobs failed")
+
+
 def _stores(settings: Settings) -> StoreRegistry:
     if settings.redis_url:
         redis = Redis.from_url(settings.redis_url)
@@ -94,9 +114,16 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await Services.create(settings, registry=registry)
         app.state.services = services
+        if settings.is_embedded:
+            # The memory queue died with the previous process: queue what is unjudged again.
+            await requeue_unjudged(services)
+        reclaimer = asyncio.create_task(_reclaim_forever(services), name="podium-reclaim")
         try:
             yield
         finally:
+            reclaimer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reclaimer
             await services.close()
 
     plugin_routes: list[Any] = [
@@ -108,7 +135,7 @@ def create_app(
         for name, folder in themes.static_dirs().items()
     ]
     app = Litestar(
-        route_handlers=[healthz, readyz, api_router, page_router, *static_routers,
+        route_handlers=[healthz, readyz, api_router, judge_router, page_router, *static_routers,
                         *plugin_routes],
         lifespan=[lifespan],
         stores=_stores(settings),

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -105,26 +107,77 @@ def serve(host: str, port: int, workers: int) -> None:
 @cli.command()
 @click.option("--server", "server_url", required=True, metavar="URL",
               help="Base URL of the Podium server, e.g. http://web:8000.")
-@click.option("--token", required=True, envvar="PODIUM_JUDGE_TOKEN", help="Judge host token.")
-@click.option("--name", default=None, help="Judge host name (default: the host name).")
-def worker(server_url: str, token: str, name: str | None) -> None:
+@click.option("--token", required=True, envvar="PODIUM_JUDGE_TOKEN",
+              help="Judge host token (`podium judge add-host NAME` prints one).")
+@click.option("--sandbox", "sandbox_name", type=click.Choice(["bwrap", "docker"]),
+              default="bwrap", show_default=True, help="Sandbox backend.")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Test data cache (default: <data dir>/judge-cache).")
+@click.option("--once", is_flag=True, help="Judge at most one submission, then exit.")
+def worker(server_url: str, token: str, sandbox_name: str, cache_dir: Path | None,
+           once: bool) -> None:
     """Run a judge host that claims submissions from the server's judge API.
 
     Judge hosts hold no database or Redis credentials; they speak HTTP only.
     """
     import httpx
 
+    from judges.sandbox.select import choose_sandbox
+    from judges.worker import JudgeWorker, WorkerError
+    from server.services import build_registry
+
     if not server_url.startswith(("http://", "https://")):
         raise CommandFailed("--server must be an http:// or https:// URL")
+    settings = load_settings()
     try:
         response = httpx.get(server_url.rstrip("/") + "/healthz", timeout=10)
     except httpx.HTTPError as exc:
         raise CommandFailed(f"cannot reach {server_url}: {exc}") from None
     if response.status_code != 200:
         raise CommandFailed(f"{server_url}/healthz answered {response.status_code}")
-    raise CommandFailed(
-        "this server has no judge API yet: sandboxed judging arrives with the judging issue"
-    )
+    try:
+        registry = build_registry(settings)
+        sandbox = asyncio.run(choose_sandbox(sandbox_name, settings.data_dir))
+    except (PluginError, RuntimeError) as exc:
+        raise CommandFailed(str(exc)) from None
+
+    async def go() -> None:
+        judge = JudgeWorker(server_url, token, sandbox=sandbox, registry=registry,
+                            cache_dir=cache_dir or settings.data_dir / "judge-cache")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            if once:
+                await judge.run_once()
+            else:
+                click.echo(f"judging for {server_url} with {sandbox.name}")
+                await judge.run_forever(stop)
+        finally:
+            await judge.close()
+
+    try:
+        asyncio.run(go())
+    except WorkerError as exc:
+        raise CommandFailed(str(exc)) from None
+
+
+@cli.group()
+def judge() -> None:
+    """Judge hosts and sandboxes."""
+
+
+@judge.command("add-host")
+@click.argument("name")
+def judge_add_host(name: str) -> None:
+    """Register a judge host and print its token (shown once)."""
+    from server.actions.judging import create_judge_host
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    host, token = _run(settings, lambda s: create_judge_host(s, name))
+    click.echo(token)
 
 
 @cli.group()

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         description="Extra origins allowed to open WebSockets (the server's own is always allowed).",
     )
     sql_echo: bool = Field(False, description="Log every SQL statement.")
+    judge_lease_seconds: float = Field(
+        60.0, gt=0,
+        description="A judge host that sends no heartbeat for this long loses its job, which "
+        "goes to another host.",
+    )
 
     @field_validator("plugins", "disable_plugins", "allowed_origins", mode="before")
     @classmethod
