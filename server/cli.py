@@ -164,6 +164,40 @@ def worker(server_url: str, token: str, sandbox_name: str, cache_dir: Path | Non
 
 
 @cli.group()
+def problem() -> None:
+    """Problem packages (ICPC / Kattis format)."""
+
+
+@problem.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--contest", default=None, help="Also add the problem to this contest (slug).")
+@click.option("--label", default=None, help="Its label in the contest (default: next letter).")
+@click.option("--points", default=1.0, show_default=True, type=click.FloatRange(min=0),
+              help="Its points in the contest.")
+@click.option("--slug", default=None, help="Problem slug (default: the package's short name).")
+def problem_import(path: Path, contest: str | None, label: str | None, points: float,
+                   slug: str | None) -> None:
+    """Import a problem package (a folder or a .zip), all or nothing."""
+    from judges.problems import PackageError, load_package
+    from server.actions.problems import import_package
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    try:
+        package = load_package(path)
+    except PackageError as exc:
+        raise CommandFailed(f"{path}: {exc}") from None
+    with package:
+        report = _run(settings, lambda s: import_package(
+            s, package, slug=slug, contest=contest, label=label, points=points))
+    click.echo(f"imported {report.problem.slug!r} ({report.problem.title}): "
+               f"{report.test_cases} test cases in {report.groups} groups, time limit "
+               f"{report.problem.time_limit_ms} ms, checker {report.problem.checker}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@cli.group()
 def judge() -> None:
     """Judge hosts and sandboxes."""
 
