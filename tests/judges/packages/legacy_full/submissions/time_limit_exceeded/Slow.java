@@ -1,0 +1,1 @@
+class Slow { public static void main(String[] a) { while (true) {} } }

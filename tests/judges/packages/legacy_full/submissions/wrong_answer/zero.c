@@ -1,0 +1,3 @@
+#include <stdio.h>
+/* @EXPECTED_RESULTS@: WRONG-ANSWER, TIMELIMIT */
+int main(void){puts("0");}
