@@ -6,7 +6,7 @@ Every call carries ``Authorization: Bearer <judge host token>``.
 from __future__ import annotations
 
 from litestar import Request, Response, Router, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.response import File
@@ -32,7 +32,7 @@ async def current_judge_host(request: Request) -> JudgeHost:
 
 
 @post("/claim", summary="Claim a submission to judge (long-poll)")
-async def claim(request: Request, data: JSONBody[Claim], host: JudgeHost) -> Response[Job | None]:
+async def claim(request: Request, data: JSONBody[Claim], host: NamedDependency[JudgeHost]) -> Response[Job | None]:
     job = await judging.claim_job(services_of(request), host, timeout=data.timeout)
     if job is None:
         return Response(None, status_code=HTTP_204_NO_CONTENT)
@@ -41,19 +41,19 @@ async def claim(request: Request, data: JSONBody[Claim], host: JudgeHost) -> Res
 
 @post("/jobs/{job_id:str}/heartbeat", status_code=HTTP_204_NO_CONTENT,
       summary="Keep the lease on a job")
-async def heartbeat(request: Request, job_id: FromPath[str], host: JudgeHost) -> None:
+async def heartbeat(request: Request, job_id: FromPath[str], host: NamedDependency[JudgeHost]) -> None:
     await judging.heartbeat_job(services_of(request), host, job_id)
 
 
 @post("/jobs/{job_id:str}/result", status_code=HTTP_204_NO_CONTENT,
       summary="Post the result of a job (idempotent)")
 async def result(request: Request, job_id: FromPath[str], data: JSONBody[JudgeResult],
-                 host: JudgeHost) -> None:
+                 host: NamedDependency[JudgeHost]) -> None:
     await judging.finish_job(services_of(request), host, job_id, data)
 
 
 @get("/testdata/{digest:str}", summary="Download test data by SHA-256")
-async def testdata(request: Request, digest: FromPath[str], host: JudgeHost) -> File:
+async def testdata(request: Request, digest: FromPath[str], host: NamedDependency[JudgeHost]) -> File:
     store = judging.blob_store(services_of(request))
     if not is_hash(digest) or not store.exists(digest):
         raise NotFoundException(f"no test data {digest}")
