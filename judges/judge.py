@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from judges.sandbox.base import Box, Limits, RunResult, Sandbox
 from server.components import Checker, Language, Verdict
@@ -117,11 +117,13 @@ async def judge(job: Job, *, sandbox: Sandbox, languages: Mapping[str, Language]
             for f in job.files:
                 await box.write(f.filename, f.data())
             compile_output = ""
+            unlimited_as = {"address_space_bytes": 0} if language.reserves_address_space else {}
             if language.compile_command:
                 compiled = await box.run(
                     _expand(language.compile_command, files=files, main=main,
                             memory_mb=memory_mb),
-                    limits=COMPILE_LIMITS, stdout="compile.out", stderr="compile.err")
+                    limits=replace(COMPILE_LIMITS, **unlimited_as), stdout="compile.out",
+                    stderr="compile.err")
                 out = await box.read("compile.out", limit=COMPILE_OUTPUT_CAP)
                 err = await box.read("compile.err", limit=COMPILE_OUTPUT_CAP)
                 compile_output = (out + err).decode(errors="replace")[:COMPILE_OUTPUT_CAP]
@@ -134,7 +136,7 @@ async def judge(job: Job, *, sandbox: Sandbox, languages: Mapping[str, Language]
             cpu = job.time_limit_ms / 1000 * language.time_multiplier
             limits = Limits(cpu_seconds=cpu, wall_seconds=cpu * 2 + 1,
                             memory_bytes=memory_mb * MB,
-                            output_bytes=job.output_limit_kb * 1024)
+                            output_bytes=job.output_limit_kb * 1024, **unlimited_as)
             argv = _expand(language.run_command, files=files, main=main, memory_mb=memory_mb)
             reports: list[RunReport] = []
             verdicts: dict[int, Verdict] = {}

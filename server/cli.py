@@ -197,6 +197,57 @@ def problem_import(path: Path, contest: str | None, label: str | None, points: f
         click.echo(f"warning: {warning}", err=True)
 
 
+@problem.command("verify")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array instead.")
+@click.option("--sandbox", "sandbox_name", type=click.Choice(["bwrap", "docker"]),
+              default="bwrap", show_default=True, help="Sandbox backend.")
+def problem_verify(path: Path, as_json: bool, sandbox_name: str) -> None:
+    """Judge the package's submissions/ and compare with the expected verdicts (exit 1 on
+    any mismatch)."""
+    import json
+
+    from judges.problems import PackageError, load_package
+    from judges.sandbox.select import choose_sandbox
+    from judges.verify import verify_package
+    from server.services import build_registry
+
+    settings = load_settings()
+    try:
+        registry = build_registry(settings)
+        package = load_package(path)
+    except PackageError as exc:
+        raise CommandFailed(f"{path}: {exc}") from None
+    except PluginError as exc:
+        raise CommandFailed(str(exc)) from None
+
+    async def go() -> tuple[float, list[Any]]:
+        sandbox = await choose_sandbox(sandbox_name, settings.data_dir)
+        return await verify_package(package, sandbox=sandbox,
+                                    languages=registry.languages.items,
+                                    checkers=registry.checkers.items)
+
+    with package:
+        try:
+            time_limit, rows = asyncio.run(go())
+        except (RuntimeError, ValueError) as exc:
+            raise CommandFailed(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps([row.as_json() for row in rows], indent=1))
+    else:
+        width = max((len(r.submission) for r in rows), default=10)
+        click.echo(f"time limit {time_limit:g} s")
+        click.echo(f"{'submission':<{width}}  {'expected':<12} {'got':<4} {'time':>7}  ok")
+        for r in rows:
+            used = "-" if r.time_s is None else f"{r.time_s:.2f}s"
+            click.echo(f"{r.submission:<{width}}  {','.join(r.expected):<12} {r.verdict:<4} "
+                       f"{used:>7}  {'yes' if r.ok else 'NO'}")
+        bad = sum(not r.ok for r in rows)
+        click.echo(f"{len(rows) - bad} of {len(rows)} as expected")
+    if any(not r.ok for r in rows):
+        sys.exit(1)
+
+
 @cli.group()
 def judge() -> None:
     """Judge hosts and sandboxes."""

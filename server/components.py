@@ -285,6 +285,10 @@ class Language:
     image: ClassVar[str | None] = None
     time_multiplier: ClassVar[float] = 1.0
     memory_multiplier: ClassVar[float] = 1.0
+    reserves_address_space: ClassVar[bool] = False
+    """A runtime that reserves far more virtual memory than it touches (the JVM): its address
+    space is left unlimited and its memory is bounded by peak resident memory and its own heap
+    flags instead."""
     selftest_source: ClassVar[str] = ""
 
 

@@ -66,6 +66,7 @@ class Java(Language):
     version_command = ("java", "-version")
     image = "podium-judge-java"
     time_multiplier = 1.5
+    reserves_address_space = True
     selftest_source = (
         "import java.io.*;\npublic class Main{public static void main(String[] a)"
         "throws IOException{BufferedReader r=new BufferedReader(new InputStreamReader(System.in));"

@@ -1,0 +1,10 @@
+import java.util.Scanner;
+public class Echo {
+    public static void main(String[] args) {
+        Scanner in = new Scanner(System.in);
+        int n = in.nextInt();
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < n; i++) { String w = in.next(); if (i % 2 == 0) out.append(w).append('\n'); }
+        System.out.print(out);
+    }
+}

@@ -1,0 +1,3 @@
+public class Crash {
+    public static void main(String[] args) { throw new IllegalStateException("no echo"); }
+}
