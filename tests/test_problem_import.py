@@ -98,3 +98,26 @@ def test_the_cli_imports_and_rejects_bad_packages(tmp_path: Path) -> None:
 def test_a_broken_package_never_half_imports() -> None:
     with pytest.raises(PackageError):
         load_package(PACKAGES / "no_data")
+
+
+def test_symlinks_checked_out_as_files_are_followed(tmp_path: Path) -> None:
+    """oddecho's subtask2 reuses subtask1's cases through git symlinks stored as text."""
+    with load_package(REFERENCE / "oddecho") as package:
+        case = next(c for c in package.test_cases if c.name == "secret/subtask2/1")
+        assert case.input.read_bytes() == (REFERENCE / "oddecho/data/secret/subtask1/1.in"
+                                           ).read_bytes()
+        assert case.answer.name == "1.ans" and case.answer.parent.name == "subtask1"
+    package_dir = tmp_path / "p"
+    (package_dir / "data" / "secret").mkdir(parents=True)
+    (package_dir / "problem.yaml").write_text("name: Links\n")
+    secret = package_dir / "data" / "secret"
+    (secret / "a.in").write_text("1 2\n")
+    (secret / "a.ans").write_text("3\n")
+    (secret / "b.in").write_text("a.in\n")          # a link checked out as a file
+    (secret / "b.ans").write_text("a.ans")
+    (secret / "c.in").write_text("../../../etc.in")  # leads outside: stays plain data
+    (secret / "c.ans").write_text("x\n")
+    with load_package(package_dir) as package:
+        cases = {c.name: c for c in package.test_cases}
+    assert cases["secret/b"].input.name == "a.in" and cases["secret/b"].answer.name == "a.ans"
+    assert cases["secret/c"].input.name == "c.in"

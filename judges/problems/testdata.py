@@ -149,7 +149,8 @@ def _case(tree: Tree, folder: Path, group: str, stem: str, by_name: dict[str, Pa
     desc = beside("desc")
     files = beside("files")
     return TestCase(
-        name=f"{group}/{stem}", group=group, input=folder / f"{stem}.in", answer=answer,
+        name=f"{group}/{stem}", group=group, input=tree.link_file(folder / f"{stem}.in"),
+        answer=tree.link_file(answer),
         is_sample=is_sample, description=tree.text(desc).strip() if desc else "",
         hint=beside("hint"), args=beside("args"),
         files=files if files is not None and files.is_dir() else None,
