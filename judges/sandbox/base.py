@@ -12,11 +12,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Box", "Limits", "RunResult", "Sandbox", "SandboxUnavailable"]
+__all__ = ["Box", "Limits", "RunResult", "Sandbox", "SandboxError", "SandboxUnavailable"]
 
 
 class SandboxUnavailable(RuntimeError):
     """The backend cannot work on this host; the message says why (for `judge doctor`)."""
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed during a run (a judge error, never the program's fault)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,12 @@ class Limits:
     open_files: int = 64
     stack_bytes: int | None = None
     """None = as large as the memory limit."""
+    address_space_bytes: int | None = None
+    """Address space of every process (RLIMIT_AS); None = ``memory_bytes``, 0 = unlimited.
+
+    ``memory_bytes`` always bounds the peak resident memory too. The JVM reserves far more
+    address space than it touches (about 2 GiB even with a small heap): give Java a larger value
+    (or 0) here and cap its heap with its own ``-Xmx``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Tests of the judging side: checkers, packages, sandboxes (tests/judges/hostile: programs)."""
