@@ -141,16 +141,22 @@ async def judge(job: Job, *, sandbox: Sandbox, languages: Mapping[str, Language]
             reports: list[RunReport] = []
             verdicts: dict[int, Verdict] = {}
             final = Verdict.ACCEPTED
+            failed_groups: set[int] = set()
             for test in job.tests:
+                if test.group_id is not None and test.group_id in failed_groups:
+                    continue  # the group's points are lost already: judge the next group
                 outcome = await _run_test(box, argv, limits, test, checker, job.checker_flags,
                                           read_blob, min(job.output_limit_kb * 1024,
                                                          CHECKER_INPUT_CAP))
                 reports.append(outcome.report)
                 verdicts[test.id] = outcome.verdict
-                if outcome.verdict is not Verdict.ACCEPTED and final is Verdict.ACCEPTED:
-                    final = outcome.verdict
-                    if job.stop_on_first_failure:
-                        break
+                if outcome.verdict is not Verdict.ACCEPTED:
+                    if test.group_id is not None:
+                        failed_groups.add(test.group_id)
+                    if final is Verdict.ACCEPTED:
+                        final = outcome.verdict
+                        if job.stop_on_first_failure:
+                            break
     except Exception as exc:  # the sandbox or the checker failed: ours, not theirs
         log.exception("judging submission %s failed", job.submission_id)
         return JudgeResult(submission_id=job.submission_id, attempt=job.attempt,
