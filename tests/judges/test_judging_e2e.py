@@ -1,0 +1,144 @@
+"""Submissions judged end to end: a real server process, the judge API, a worker, bubblewrap."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+from sqlmodel import select
+
+from server import actions
+from server.actions.judging import add_test_case, create_judge_host
+from server.models import Judging, Submission
+from server.services import Services
+from server.settings import Settings
+from tests.factories import make_world
+from tests.test_cli import PODIUM
+from tests.test_serve import Server
+
+HELLO = {
+    "ok.py": ("python3", b"print('Hello World!')\n", "AC"),
+    "wrong.py": ("python3", b"print('Hello, World!')\n", "WA"),
+    "syntax.py": ("python3", b"print('Hello World!'\n", "CE"),
+    "crash.py": ("python3", b"raise SystemExit(3)\n", "RTE"),
+    "spin.py": ("python3", b"while True:\n    pass\n", "TLE"),
+    "ok.cpp": ("cpp", b'#include <cstdio>\nint main(){std::puts("Hello World!");}\n', "AC"),
+    "ok.c": ("c", b'#include <stdio.h>\nint main(void){puts("Hello World!");return 0;}\n',
+             "AC"),
+}
+
+
+async def _prepare(data_dir: Path) -> tuple[str, dict[int, str]]:
+    """An embedded data dir with a contest, test data, submissions and a judge host token."""
+    from server import migrate
+
+    settings = Settings(data_dir=data_dir)
+    migrate.upgrade(settings.effective_database_url)
+    services = await Services.create(settings)
+    try:
+        world = await make_world(services, slug="judged", teams=1,
+                                 problems=(("A", 100.0),), languages=("python3", "cpp", "c"))
+        await actions.update_contest(services, "judged", title="Judged")
+        problem = "judged-a"
+        async with services.db.session() as session:
+            from server.models import Problem
+
+            row = (await session.exec(select(Problem).where(Problem.slug == problem))).one()
+        await _set_time_limit(services, row.id, 500)
+        await add_test_case(services, problem, name="sample/1", input=b"",
+                            answer=b"Hello World!\n", group="sample", is_sample=True)
+        await add_test_case(services, problem, name="secret/1", input=b"x\n",
+                            answer=b"Hello World!\n", group="secret", group_points=1)
+        expected = {}
+        for filename, (language, source, verdict) in HELLO.items():
+            name = "main" + Path(filename).suffix
+            sub = await actions.submit(services, contest="judged", team_id=world.teams[0].id,
+                                       problem="A", language=language, files={name: source},
+                                       user=world.users[0])
+            expected[sub.id] = verdict
+        _, token = await create_judge_host(services, "judge-1")
+    finally:
+        await services.close()
+    return token, expected
+
+
+async def _set_time_limit(services: Services, problem_id: int, ms: int) -> None:
+    from server.actions.base import unit_of_work
+    from server.models import Problem
+
+    async with unit_of_work(services) as session:
+        problem = await session.get(Problem, problem_id)
+        problem.time_limit_ms = ms
+        session.add(problem)
+
+
+async def _verdicts(data_dir: Path) -> dict[int, str | None]:
+    services = await Services.create(Settings(data_dir=data_dir))
+    try:
+        async with services.db.session() as session:
+            return {s.id: s.verdict for s in await session.exec(select(Submission))}
+    finally:
+        await services.close()
+
+
+def test_a_worker_judges_every_verdict_through_the_judge_api(tmp_path: Path) -> None:
+    data = tmp_path / "server"
+    token, expected = asyncio.run(_prepare(data))
+    server = Server(data, {"PODIUM_JUDGE_LEASE_SECONDS": "5"})
+    try:
+        bad = httpx.post(server.url + "/api/judge/v1/claim", json={"timeout": 0},
+                         headers={"authorization": "Bearer nope"})
+        assert bad.status_code == 401
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+        env["PODIUM_DATA_DIR"] = str(tmp_path / "worker")
+        worker = subprocess.Popen(
+            [PODIUM, "worker", "--server", server.url, "--token", token],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                verdicts = asyncio.run(_verdicts(data))
+                if all(v is not None for v in verdicts.values()):
+                    break
+                time.sleep(1)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            output, _ = worker.communicate(timeout=30)
+        assert verdicts == expected, output
+        board = httpx.get(server.url + "/api/v1/contests/judged/scoreboard").json()
+        assert board["rows"][0]["points"] == 100
+        assert (tmp_path / "worker" / "judge-cache").is_dir()
+    finally:
+        server.stop()
+
+
+async def test_results_are_recorded_once(tmp_path: Path) -> None:
+    """Posting the same result twice records one judging."""
+    data = tmp_path / "server"
+    token, expected = await _prepare(data)
+    settings = Settings(data_dir=data)
+    services = await Services.create(settings)
+    try:
+        from server.actions.judging import claim_job, finish_job, judge_host_for_token
+        from server.actions.judging import requeue_unjudged
+        from server.judge_protocol import JudgeResult
+
+        await requeue_unjudged(services)
+        host = await judge_host_for_token(services, token)
+        assert host is not None
+        job = await claim_job(services, host, timeout=1)
+        assert job is not None and job.tests[0].name == "sample/1"
+        result = JudgeResult(submission_id=job.submission_id, verdict="AC")
+        await finish_job(services, host, job.job_id, result)
+        await finish_job(services, host, job.job_id, result)
+        async with services.db.session() as session:
+            judgings = list(await session.exec(select(Judging).where(
+                Judging.submission_id == job.submission_id)))
+        assert len(judgings) == 1
+    finally:
+        await services.close()

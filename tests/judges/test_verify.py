@@ -1,0 +1,53 @@
+"""`podium problem verify` on the shared Kattis examples, with our own solutions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import run
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT.parent / "shared" / "reference" / "problems"
+SOLUTIONS = Path(__file__).resolve().parent / "solutions"
+
+
+def _package(tmp_path: Path, name: str) -> Path:
+    """The reference package with our submissions/ added."""
+    if not (REFERENCE / name).is_dir():
+        pytest.fail(f"the shared reference problem {name} is missing at {REFERENCE}",
+                    pytrace=False)
+    target = tmp_path / name
+    shutil.copytree(REFERENCE / name, target)
+    shutil.copytree(SOLUTIONS / name, target / "submissions")
+    return target
+
+
+@pytest.mark.parametrize("problem", ["hello", "oddecho"])
+def test_verify_passes_with_our_solutions(problem: str, tmp_path: Path) -> None:
+    package = _package(tmp_path, problem)
+    result = run("problem", "verify", str(package), "--json", data_dir=tmp_path / "data",
+                 timeout=600)
+    rows = json.loads(result.stdout)
+    assert result.returncode == 0, json.dumps([r for r in rows if not r["ok"]], indent=1)
+    languages = {Path(r["submission"]).suffix for r in rows}
+    assert {".py", ".cpp", ".java"} <= languages
+    verdicts = {r["verdict"] for r in rows}
+    assert verdicts == {"AC", "WA", "TLE", "RTE"}
+    for row in rows:
+        assert set(row) == {"submission", "expected", "verdict", "time_s", "memory_kb", "ok"}
+        assert row["submission"].startswith("submissions/")
+
+
+def test_verify_reports_a_mismatch_with_exit_1(tmp_path: Path) -> None:
+    package = _package(tmp_path, "hello")
+    shutil.copy(SOLUTIONS / "hello" / "wrong_answer" / "wrong.py",
+                package / "submissions" / "accepted" / "not_really.py")
+    result = run("problem", "verify", str(package), data_dir=tmp_path / "data", timeout=600)
+    assert result.returncode == 1
+    line = next(x for x in result.stdout.splitlines() if "not_really.py" in x)
+    assert " AC " in line and " WA " in line and line.rstrip().endswith("NO")
+    assert "as expected" in result.stdout.splitlines()[-1]
