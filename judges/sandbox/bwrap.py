@@ -82,6 +82,7 @@ class _Setup:
     bwrap: str
     runguard: Path
     """The binary outside (for --exec-as); the box uses the snapshot's copy."""
+    snapshot: Path
     as_root: bool
     common: tuple[str, ...]
     """bwrap's options shared by every box: namespaces, ids, toolchain, snapshot, /dev."""
@@ -125,6 +126,11 @@ class BwrapSandbox:
         self.gid = gid
         self.tmp_bytes = tmp_bytes
         self._setup: _Setup | None = None
+
+    @property
+    def snapshot(self) -> Path | None:
+        """The snapshot directory bound at /etc and /run/podium (None until first used)."""
+        return self._setup.snapshot if self._setup else None
 
     async def check(self) -> None:
         """Prove the whole set-up works here: run ``true`` in a real box."""
@@ -194,7 +200,7 @@ class BwrapSandbox:
         for number, stream in enumerate(("stdin", "stdout", "stderr")):
             common += ["--symlink", f"/proc/self/fd/{number}", f"/dev/{stream}"]
         common += ["--size", str(self.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
-        return _Setup(bwrap, runguard, as_root, tuple(common))
+        return _Setup(bwrap, runguard, snapshot, as_root, tuple(common))
 
     def _snapshot(self, runguard: Path, directory: Path) -> Path:
         """The read-only tree bound at /etc and /run/podium (see the module docstring)."""

@@ -1,14 +1,16 @@
 """The bubblewrap sandbox against hostile programs: real bwrap, real limits, no mocks.
 
 bwrap is required (scripts/provision.sh installs it): nothing here skips. The boxes of this
-module live in their own directory and their programs run as their own uid (TEST_UID, not
-65534, which other judges on this host may be using at the same time), so the leftover checks
-at the end of the module see only what these tests started.
+module live in their own directory and their programs run as a uid of their own (TEST_UID,
+picked per session, not 65534, which judges and other test sessions on this host may be using
+at the same time), so the leftover checks at the end of the module see only what these tests
+started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 import signal
 import socket
@@ -25,7 +27,7 @@ from judges.sandbox.bwrap import BwrapBox, BwrapSandbox
 from tests.judges.hostile import build, marked_processes, processes_of, source
 
 MiB = 1024 * 1024
-TEST_UID = 64923
+TEST_UID = random.SystemRandom().randrange(61000, 65000)
 MARK = f"podium-bwrap-test-{uuid.uuid4().hex}"
 FAST = Limits(cpu_seconds=1, wall_seconds=2, memory_bytes=256 * MiB, processes=16,
               output_bytes=4 * MiB)
@@ -62,6 +64,8 @@ async def sandbox(boxes_dir: Path) -> AsyncIterator[BwrapSandbox]:
     assert processes_of(TEST_UID) == []
     assert list(boxes_dir.iterdir()) == []
     assert _mounts() == mounts
+    assert sandbox.snapshot is not None
+    shutil.rmtree(sandbox.snapshot)  # made for TEST_UID only
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -29,7 +30,7 @@ from judges.sandbox.unsafe import UnsafeSandbox
 from tests.judges.hostile import build, marked_processes, processes_of
 
 MiB = 1024 * 1024
-TEST_UID = 64924
+TEST_UID = random.SystemRandom().randrange(61000, 65000)  # ours alone, as in test_bwrap
 MARK = f"podium-runguard-test-{uuid.uuid4().hex}"
 
 
