@@ -264,6 +264,13 @@ fi
 
 have bwrap || packages+=(bubblewrap)
 
+# Toolchains the language judges run (Python 3, C and C++ with a static libc, Java).
+have gcc || packages+=(gcc libc6-dev)
+have g++ || packages+=(g++)
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] \
+  || packages+=(libc6-dev)
+have javac || packages+=(default-jdk-headless)
+
 chromium_bin() { command -v chromium || command -v chromium-browser || true; }
 if [ -z "$(chromium_bin)" ]; then
   if apt_has_candidate chromium || ! apt_has_candidate chromium-browser; then
@@ -352,6 +359,16 @@ else
   status bubblewrap MISSING "bwrap not found after install"
   failed=1
 fi
+
+# 5b. compilers of the language judges
+for tool in gcc g++ javac python3; do
+  if have "$tool"; then
+    status "$tool" ok "$(command -v "$tool")"
+  else
+    status "$tool" MISSING "$tool not found after install"
+    failed=1
+  fi
+done
 
 # 6. chromium
 chromium="$(chromium_bin)"
