@@ -84,6 +84,7 @@ from judges.sandbox.runguard import (
     ensure_runguard,
     result_from_report,
     runguard_args,
+    split_name,
 )
 
 __all__ = ["BOX_PREFIX", "DEFAULT_IMAGE", "HOST_TOOLCHAIN", "LABEL", "OWNER_LABEL",
@@ -180,14 +181,6 @@ _uid_lock = threading.Lock()
 _uids_in_use: set[int] = set()
 
 
-def _check_name(name: str) -> None:
-    """A relative file name in the work dir: no '..', '.', empty component or NUL."""
-    parts = name.split("/")
-    if not name or "\0" in name or name.startswith("/") or any(
-            p in ("", ".", "..") for p in parts):
-        raise ValueError(f"bad file name {name!r}: relative names without '..' only")
-
-
 def _owner() -> str:
     """This process as :data:`OWNER_LABEL` says it."""
     return f"{socket.gethostname()}/{os.getpid()}/{_start_time(os.getpid())}"
@@ -236,13 +229,13 @@ class DockerBox:
 
     async def write(self, name: str, data: bytes, *, executable: bool = False) -> None:
         """Queue a file for the box's next exec (see the module docstring)."""
-        _check_name(name)
+        split_name(name)
         self._alive()
         self._pending.append((name, bytes(data), executable))
 
     async def read(self, name: str, *, limit: int) -> bytes:
         """At most ``limit`` bytes of a regular file; symlinks, FIFOs, devices: PermissionError."""
-        _check_name(name)
+        split_name(name)
         if limit < 0:
             raise ValueError("negative limit")
         result = await self._exec(["read"], [name, str(limit)], stdout_cap=limit,
@@ -258,7 +251,7 @@ class DockerBox:
             raise ValueError("empty argv")
         for name in (stdin, stdout, stderr):
             if name is not None:
-                _check_name(name)
+                split_name(name)
         environ = {**SANDBOX_ENV, **(env or {})}
         for key, value in environ.items():
             if not _ENV_NAME.fullmatch(key) or "\0" in value:

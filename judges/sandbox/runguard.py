@@ -46,7 +46,7 @@ from judges.sandbox.base import Limits, RunResult, SandboxError
 
 __all__ = ["OUT_OF_MEMORY_MESSAGES", "RUN_GRACE_SECONDS", "SANDBOX_ENV", "SOURCE", "STDERR_KEPT",
            "STDERR_SCANNED", "DirBox", "RunguardBuildError", "cache_dir", "ensure_runguard",
-           "remove_tree", "result_from_report", "runguard_args", "supervise"]
+           "remove_tree", "result_from_report", "runguard_args", "split_name", "supervise"]
 
 SANDBOX_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}
 """The program's whole environment (callers may add to it)."""
@@ -131,7 +131,7 @@ def ensure_runguard(directory: Path | None = None) -> Path:
 
 # -- driving runguard ------------------------------------------------------------------------------
 
-def _split(name: str) -> list[str]:
+def split_name(name: str) -> list[str]:
     """The components of a relative file name in the work dir; no '..', '.', '' or NUL."""
     parts = name.split("/")
     if not name or "\0" in name or name.startswith("/") or any(
@@ -205,7 +205,7 @@ class DirBox:
         return fd
 
     def write_sync(self, name: str, data: bytes, executable: bool) -> None:
-        parts = _split(name)
+        parts = split_name(name)
         dir_fd = self._dir_fd(parts, create=True)
         try:
             tmp = f".podium-{secrets.token_hex(8)}"
@@ -232,7 +232,7 @@ class DirBox:
     def open_regular(self, name: str) -> int:
         """A read-only fd of the regular file ``name``; symlinks, FIFOs, devices and
         directories raise PermissionError (without blocking on a FIFO)."""
-        parts = _split(name)
+        parts = split_name(name)
         dir_fd = self._dir_fd(parts, create=False)
         try:
             fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
@@ -261,7 +261,7 @@ class DirBox:
 
     def unlink_sync(self, name: str) -> None:
         """Remove ``name`` (a file, symlink or directory the program left) if it exists."""
-        parts = _split(name)
+        parts = split_name(name)
         try:
             dir_fd = self._dir_fd(parts, create=False)
         except OSError:  # no such dir, or the program made it a symlink: its own mess, and
@@ -291,7 +291,7 @@ class DirBox:
             raise ValueError("empty argv")
         for name in (stdin, stdout, stderr):
             if name is not None:
-                _split(name)
+                split_name(name)
         for name in (stdout, stderr):  # fresh files: no planted symlink or FIFO (a few µs)
             if name is not None:
                 self.unlink_sync(name)
