@@ -114,8 +114,11 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Test data cache (default: <data dir>/judge-cache).")
 @click.option("--once", is_flag=True, help="Judge at most one submission, then exit.")
+@click.option("--unsafe-no-sandbox", "unsafe", is_flag=True,
+              help="Run submissions WITHOUT isolation (rlimits only). Only for trusted code "
+                   "on a throw-away machine.")
 def worker(server_url: str, token: str, sandbox_name: str, cache_dir: Path | None,
-           once: bool) -> None:
+           once: bool, unsafe: bool) -> None:
     """Run a judge host that claims submissions from the server's judge API.
 
     Judge hosts hold no database or Redis credentials; they speak HTTP only.
@@ -135,11 +138,16 @@ def worker(server_url: str, token: str, sandbox_name: str, cache_dir: Path | Non
         raise CommandFailed(f"cannot reach {server_url}: {exc}") from None
     if response.status_code != 200:
         raise CommandFailed(f"{server_url}/healthz answered {response.status_code}")
+    if unsafe:
+        sandbox_name = "unsafe"
+        click.echo("WARNING: --unsafe-no-sandbox: submissions run on this host WITHOUT "
+                   "isolation (rlimits only)", err=True)
     try:
         registry = build_registry(settings)
         sandbox = asyncio.run(choose_sandbox(sandbox_name, settings.data_dir))
     except (PluginError, RuntimeError) as exc:
-        raise CommandFailed(str(exc)) from None
+        raise CommandFailed(f"{exc} (`podium judge doctor` tells which sandboxes work here)"
+                            ) from None
 
     async def go() -> None:
         judge = JudgeWorker(server_url, token, sandbox=sandbox, registry=registry,
@@ -251,6 +259,21 @@ def problem_verify(path: Path, as_json: bool, sandbox_name: str) -> None:
 @cli.group()
 def judge() -> None:
     """Judge hosts and sandboxes."""
+
+
+@judge.command("doctor")
+def judge_doctor() -> None:
+    """Say which sandbox backends work on this host, and why the others do not."""
+    from judges.sandbox.select import diagnose
+
+    settings = load_settings()
+    report = asyncio.run(diagnose(settings.data_dir))
+    for name, problem in report.items():
+        click.echo(f"{name:<7} {'ok' if problem is None else 'unavailable: ' + problem}")
+    if all(problem is not None for problem in report.values()):
+        click.echo("no sandbox works here: the judge refuses to run submissions (see "
+                   "`podium worker --help` for the unsafe escape hatch)", err=True)
+        sys.exit(1)
 
 
 @judge.command("add-host")

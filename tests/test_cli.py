@@ -14,7 +14,8 @@ import pytest
 PODIUM = shutil.which("podium", path=str(Path(sys.executable).parent)) or "podium"
 COMMANDS = [[], ["serve"], ["worker"], ["db"], ["db", "upgrade"], ["db", "current"], ["user"],
             ["user", "create"], ["user", "token"], ["demo"], ["plugins"], ["judge"],
-            ["judge", "add-host"]]
+            ["judge", "add-host"], ["judge", "doctor"], ["problem", "import"],
+            ["problem", "verify"]]
 
 
 def run(*args: str, data_dir: Path, env: dict[str, str] | None = None,
