@@ -142,3 +142,94 @@ async def test_results_are_recorded_once(tmp_path: Path) -> None:
         assert len(judgings) == 1
     finally:
         await services.close()
+
+
+SLOW_OK = b"import time\nt = time.process_time()\nwhile time.process_time() - t < 3:\n    pass\nprint('Hello World!')\n"
+
+
+async def _prepare_slow(data_dir: Path) -> tuple[list[str], int]:
+    from server import migrate
+
+    settings = Settings(data_dir=data_dir)
+    migrate.upgrade(settings.effective_database_url)
+    services = await Services.create(settings)
+    try:
+        world = await make_world(services, slug="killed", teams=1, problems=(("A", 100.0),))
+        async with services.db.session() as session:
+            from server.models import Problem
+
+            row = (await session.exec(select(Problem).where(Problem.slug == "killed-a"))).one()
+        await _set_time_limit(services, row.id, 8000)
+        await add_test_case(services, "killed-a", name="secret/1", input=b"",
+                            answer=b"Hello World!\n", group="secret", group_points=1)
+        sub = await actions.submit(services, contest="killed", team_id=world.teams[0].id,
+                                   problem="A", language="python3",
+                                   files={"main.py": SLOW_OK}, user=world.users[0])
+        tokens = [(await create_judge_host(services, f"judge-{n}"))[1] for n in (1, 2)]
+    finally:
+        await services.close()
+    return tokens, sub.id  # type: ignore[return-value]
+
+
+def _worker(url: str, token: str, data_dir: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env["PODIUM_DATA_DIR"] = str(data_dir)
+    return subprocess.Popen([PODIUM, "worker", "--server", url, "--token", token], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+async def _judgings(data_dir: Path, submission_id: int) -> list[Judging]:
+    services = await Services.create(Settings(data_dir=data_dir))
+    try:
+        async with services.db.session() as session:
+            return list(await session.exec(select(Judging).where(
+                Judging.submission_id == submission_id)))
+    finally:
+        await services.close()
+
+
+def test_a_worker_killed_mid_judging_loses_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "server"
+    (first_token, second_token), submission_id = asyncio.run(_prepare_slow(data))
+    server = Server(data, {"PODIUM_JUDGE_LEASE_SECONDS": "4"})
+    try:
+        first = _worker(server.url, first_token, tmp_path / "w1")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until the first worker holds the job
+            status = asyncio.run(_status(data, submission_id))
+            if status == "judging":
+                break
+            time.sleep(0.3)
+        assert status == "judging"
+        time.sleep(1.0)  # mid-judging: the program spins for 3 s of CPU
+        first.kill()     # SIGKILL: no goodbye, no result
+        first.communicate(timeout=10)
+        assert asyncio.run(_judgings(data, submission_id)) == []
+        second = _worker(server.url, second_token, tmp_path / "w2")
+        try:
+            deadline = time.monotonic() + 90
+            judgings: list[Judging] = []
+            while time.monotonic() < deadline and not judgings:
+                time.sleep(1)
+                judgings = asyncio.run(_judgings(data, submission_id))
+            time.sleep(2)  # a late duplicate would show up now
+            judgings = asyncio.run(_judgings(data, submission_id))
+        finally:
+            second.send_signal(signal.SIGTERM)
+            output, _ = second.communicate(timeout=30)
+        assert [(j.verdict, j.judge_host) for j in judgings] == [("AC", "judge-2")], output
+        leftovers = subprocess.run(["pgrep", "-f", "podium-box-"], capture_output=True,
+                                   text=True).stdout.split()
+        assert leftovers == []
+    finally:
+        server.stop()
+
+
+async def _status(data_dir: Path, submission_id: int) -> str:
+    services = await Services.create(Settings(data_dir=data_dir))
+    try:
+        async with services.db.session() as session:
+            submission = await session.get(Submission, submission_id)
+            return submission.status if submission else "missing"
+    finally:
+        await services.close()
