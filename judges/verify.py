@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from judges.judge import judge
-from judges.problems.model import ProblemPackage, Submission
+from judges.problems.model import (
+    DEFAULT_MEMORY_MIB,
+    DEFAULT_OUTPUT_MIB,
+    ProblemPackage,
+    Submission,
+)
 from judges.sandbox.base import Sandbox
 from server.components import Checker, Language, Verdict
 from server.judge_protocol import Job, JobFile, TestCaseSpec, TestGroupSpec
@@ -23,8 +28,6 @@ from server.judge_protocol import Job, JobFile, TestCaseSpec, TestGroupSpec
 __all__ = ["VerifyRow", "derive_time_limit", "verify_package"]
 
 PROBE_TIME_LIMIT_S = 10.0
-DEFAULT_MEMORY_MIB = 2048
-DEFAULT_OUTPUT_MIB = 8
 
 
 @dataclass(frozen=True)

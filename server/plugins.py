@@ -382,9 +382,6 @@ class ContestPlugins:
     def sync_targets(self) -> list[tuple[SyncTarget, BaseModel]]:
         return self._components(self.registry.sync_targets)
 
-    def provider(self, catalog: Catalog[Any], name: str) -> str:
-        return catalog.providers[name]
-
     async def emit(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call an event or UI hook on the plugins enabled here, each with its own settings."""
         results = []

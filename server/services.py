@@ -7,8 +7,7 @@ Everything here is built from the settings; nothing is global.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -43,7 +42,6 @@ class Services:
     queue: JudgeQueue
     index: StandingsIndex
     redis: Redis | None = None
-    state: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     async def create(

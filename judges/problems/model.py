@@ -17,6 +17,8 @@ from typing import Any, Self
 from server.components import Verdict
 
 __all__ = [
+    "DEFAULT_MEMORY_MIB",
+    "DEFAULT_OUTPUT_MIB",
     "PackageError",
     "ProblemLimits",
     "ProblemPackage",
@@ -26,6 +28,12 @@ __all__ = [
     "TestCase",
     "TestGroup",
 ]
+
+
+DEFAULT_MEMORY_MIB = 2048
+"""Memory limit of a package that declares none (the Kattis default)."""
+DEFAULT_OUTPUT_MIB = 8
+"""Output limit of a package that declares none (the Kattis default)."""
 
 
 class PackageError(ValueError):

@@ -17,8 +17,6 @@ from server.services import Services
 __all__ = ["ImportReport", "import_package"]
 
 DEFAULT_TIME_LIMIT_S = 1.0
-DEFAULT_MEMORY_MIB = 2048  # the Kattis default
-DEFAULT_OUTPUT_MIB = 8
 STATEMENT_ORDER = ("md", "html", "tex")
 FORMATS = {"md": "markdown", "html": "html", "tex": "latex"}
 
@@ -53,7 +51,7 @@ async def import_package(
     Test data goes to the blob store first (content-addressed, so a failed import leaves at
     most unreferenced blobs); the rows are written in one transaction.
     """
-    from judges.problems.model import ProblemPackage
+    from judges.problems.model import DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, ProblemPackage
 
     assert isinstance(package, ProblemPackage)
     warnings = list(package.warnings)
