@@ -37,6 +37,8 @@ __all__ = [
     "DEFAULT_MAX_BACKLOG",
     "Event",
     "EventBus",
+    "check_event",
+    "check_running",
     "Subscription",
     "make_bus",
 ]
@@ -171,6 +173,18 @@ class EventBus(Protocol):
     def subscribe(self, *topics: str) -> Subscription:
         """A subscription to ``topics``, registered when its ``async with`` block is entered."""
         ...
+
+
+def check_running(running: bool) -> None:
+    """Refuse to publish or subscribe on a bus that is not started."""
+    if not running:
+        raise RuntimeError("the event bus is not started (call `await bus.start()`)")
+
+
+def check_event(event: object) -> None:
+    """An event must be a JSON object (a dict)."""
+    if not isinstance(event, dict):
+        raise TypeError(f"an event must be a dict, not {type(event).__name__}")
 
 
 def make_bus(

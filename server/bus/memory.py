@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.bus import DEFAULT_MAX_BACKLOG, Subscription
+from server.bus import DEFAULT_MAX_BACKLOG, Subscription, check_event, check_running
 
 __all__ = ["MemoryEventBus", "MemorySubscription"]
 
@@ -36,9 +36,8 @@ class MemoryEventBus:
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         """Deliver ``event`` to the current subscribers of ``topic``."""
-        self._check_running()
-        if not isinstance(event, dict):
-            raise TypeError(f"an event must be a dict, not {type(event).__name__}")
+        check_running(self._running)
+        check_event(event)
         data = json.dumps(event)
         for subscription in tuple(self._by_topic.get(topic, ())):
             subscription._push(topic, json.loads(data))
@@ -55,8 +54,7 @@ class MemoryEventBus:
     # -- used by MemorySubscription --------------------------------------------------------
 
     def _check_running(self) -> None:
-        if not self._running:
-            raise RuntimeError("the event bus is not started (call `await bus.start()`)")
+        check_running(self._running)
 
     def _attach(self, subscription: MemorySubscription) -> None:
         self._check_running()

@@ -17,7 +17,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from server.bus import DEFAULT_MAX_BACKLOG, Subscription
+from server.bus import DEFAULT_MAX_BACKLOG, Subscription, check_event, check_running
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -66,9 +66,8 @@ class RedisEventBus:
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         """``PUBLISH`` the JSON-encoded ``event`` on the topic's channel."""
-        self._check_running()
-        if not isinstance(event, dict):
-            raise TypeError(f"an event must be a dict, not {type(event).__name__}")
+        check_running(self._running)
+        check_event(event)
         await self._redis.publish(self.channel(topic), json.dumps(event))
 
     def subscribe(self, *topics: str) -> RedisSubscription:
@@ -81,8 +80,7 @@ class RedisEventBus:
         return len(self._subscriptions)
 
     def _check_running(self) -> None:
-        if not self._running:
-            raise RuntimeError("the event bus is not started (call `await bus.start()`)")
+        check_running(self._running)
 
 
 class RedisSubscription(Subscription):
