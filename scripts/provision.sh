@@ -4,6 +4,7 @@
 # Ensures, installing from the distribution's packages only when something is missing:
 #   python3 >= 3.11 with venv    PostgreSQL on 127.0.0.1:5432 (user postgres, no password)
 #   Redis on 127.0.0.1:6379      bubblewrap     chromium     a running Docker engine
+#   the judges' toolchains: gcc, g++, javac, /usr/bin/node, /usr/bin/rustc
 #
 # Idempotent: when everything is there it only checks, and finishes in about a second.
 # Needs root or sudo only when it has to install or start something. Every missing service is a
@@ -270,6 +271,10 @@ have g++ || packages+=(g++)
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] \
   || packages+=(libc6-dev)
 have javac || packages+=(default-jdk-headless)
+# Node.js and Rust where the sandboxes look (/usr/bin): a rustup or nvm toolchain under a home
+# directory is invisible to them. Debian's rustc brings its sysroot (/usr/lib/rustlib) and cc.
+[ -x /usr/bin/node ] || packages+=(nodejs)
+[ -x /usr/bin/rustc ] || packages+=(rustc)
 
 chromium_bin() { command -v chromium || command -v chromium-browser || true; }
 if [ -z "$(chromium_bin)" ]; then
@@ -366,6 +371,14 @@ for tool in gcc g++ javac python3; do
     status "$tool" ok "$(command -v "$tool")"
   else
     status "$tool" MISSING "$tool not found after install"
+    failed=1
+  fi
+done
+for tool in /usr/bin/node /usr/bin/rustc; do
+  if [ -x "$tool" ]; then
+    status "${tool##*/}" ok "$tool ($("$tool" --version 2>/dev/null | head -n 1))"
+  else
+    status "${tool##*/}" MISSING "$tool not found after install"
     failed=1
   fi
 done

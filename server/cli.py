@@ -276,6 +276,52 @@ def judge_doctor() -> None:
         sys.exit(1)
 
 
+@judge.command("selftest")
+@click.option("--backend", type=click.Choice(["bwrap", "docker", "all"]), default="all",
+              show_default=True, help="Sandbox backend (all: every one that works here).")
+@click.option("--language", "language_names", multiple=True, metavar="NAME",
+              help="Only this language (repeatable; default: every language plugin).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+def judge_selftest(backend: str, language_names: tuple[str, ...], as_json: bool) -> None:
+    """Judge every language's self-test program on every working sandbox backend and print
+    each language's version (exit 1 if a language fails)."""
+    import json
+
+    from judges.sandbox.select import BACKENDS
+    from judges.selftest import format_table, open_backends, run_selftest
+    from server.services import build_registry
+
+    settings = load_settings()
+    catalog = build_registry(settings).languages
+    unknown = [name for name in language_names if name not in catalog]
+    if unknown:
+        raise CommandFailed(f"no language named {unknown[0]!r} (have: "
+                            f"{', '.join(catalog.names())})")
+    languages = {name: lang for name, lang in catalog.items.items()
+                 if not language_names or name in language_names}
+
+    async def go() -> Any:
+        sandboxes, unavailable = await open_backends(
+            BACKENDS if backend == "all" else (backend,), settings.data_dir)
+        try:
+            if backend in unavailable:
+                raise CommandFailed(f"the {backend} sandbox is unavailable: "
+                                    f"{unavailable[backend]}")
+            return await run_selftest(languages, sandboxes, unavailable)
+        finally:
+            for sandbox in sandboxes.values():
+                if (close := getattr(sandbox, "aclose", None)) is not None:
+                    await close()
+
+    report = asyncio.run(go())
+    click.echo(json.dumps(report.as_json(), indent=1) if as_json
+               else "\n".join(format_table(report)))
+    if not report.rows:
+        click.echo("no sandbox works here: nothing was tested", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
 @judge.command("add-host")
 @click.argument("name")
 def judge_add_host(name: str) -> None:

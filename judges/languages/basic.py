@@ -1,7 +1,8 @@
-"""Language judges: Python 3, C, C++ and Java.
+"""Language judges: Python 3, C, C++, Java, JavaScript (Node.js) and Rust.
 
 These define how a submission is compiled and run; the judge worker executes the commands in
-its sandbox. ``{files}`` is the list of source files, ``{main}`` the entry point (class or file).
+its sandbox. ``{files}`` is the list of source files, ``{main}`` the entry point (class or file),
+``{memory_mb}`` the memory limit in MiB (for runtimes that cap their heap themselves).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from server.components import Language
 from server.hooks import hookimpl
 
-__all__ = ["C", "CPP", "Java", "Python3"]
+__all__ = ["C", "CPP", "Java", "JavaScript", "Python3", "Rust"]
 
 
 class Python3(Language):
@@ -74,6 +75,52 @@ class Java(Language):
     )
 
 
+class JavaScript(Language):
+    """Node.js. V8 reserves far more address space than it touches (and every thread's stack
+    is as large as RLIMIT_STACK), so it runs without RLIMIT_AS: ``--max-old-space-size`` caps
+    its heap and peak resident memory bounds the rest. ``--stack-size`` (KiB) lets deep
+    recursion use the 64 MiB Java gets; V8 throws RangeError before the real stack ends."""
+
+    name = "javascript"
+    title = "JavaScript (Node.js)"
+    extensions = (".js",)
+    source_file = "main.js"
+    compile_command = ("node", "--check", "{main}")
+    run_command = ("node", "--max-old-space-size={memory_mb}", "--stack-size=65500", "{main}")
+    version_command = ("node", "--version")
+    image = "podium-judge-node"
+    time_multiplier = 1.5
+    reserves_address_space = True
+    selftest_source = (
+        "const rl = require('readline').createInterface({ input: process.stdin });\n"
+        "rl.on('line', (line) => console.log(line));\n"
+    )
+
+
+class Rust(Language):
+    """rustc takes one crate root: ``{main}`` (the first file, or the entry point), whose
+    ``mod`` items pull in the other files."""
+
+    name = "rust"
+    title = "Rust"
+    extensions = (".rs",)
+    source_file = "main.rs"
+    compile_command = ("rustc", "--edition", "2021", "-O", "-o", "main", "{main}")
+    run_command = ("./main",)
+    version_command = ("rustc", "--version")
+    image = "podium-judge-rust"
+    selftest_source = (
+        "use std::io::{self, BufRead, BufWriter, Write};\n"
+        "fn main() {\n"
+        "    let out = io::stdout();\n"
+        "    let mut out = BufWriter::new(out.lock());\n"
+        "    for line in io::stdin().lock().lines() {\n"
+        "        writeln!(out, \"{}\", line.unwrap()).unwrap();\n"
+        "    }\n"
+        "}\n"
+    )
+
+
 @hookimpl
 def podium_languages() -> list[Language]:
-    return [Python3(), C(), CPP(), Java()]
+    return [Python3(), C(), CPP(), Java(), JavaScript(), Rust()]
