@@ -14,16 +14,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from judges.judge import judge
+from judges.judge import judge, validator_archive
 from judges.problems.model import (
     DEFAULT_MEMORY_MIB,
     DEFAULT_OUTPUT_MIB,
     ProblemPackage,
+    Program,
     Submission,
 )
 from judges.sandbox.base import Sandbox
 from server.components import Checker, Language, Verdict
-from server.judge_protocol import Job, JobFile, TestCaseSpec, TestGroupSpec
+from server.judge_protocol import Job, JobFile, TestCaseSpec, TestGroupSpec, ValidatorSpec
 
 __all__ = ["VerifyRow", "derive_time_limit", "verify_package"]
 
@@ -58,16 +59,39 @@ class _Blobs:
                                 is_sample=case.is_sample, input_hash=self._add(case.input),
                                 answer_hash=self._add(case.answer))
             self.specs.append(spec)
-        self.groups = [TestGroupSpec(id=group_ids[g.name], name=g.name, points=g.points or 0.0,
-                                     is_sample=g.is_sample) for g in package.groups]
+        self.groups = [TestGroupSpec(
+            id=group_ids[g.name], name=g.name, points=g.points or 0.0, is_sample=g.is_sample,
+            checker_flags=(list(g.validator_flags) if g.validator_flags != package.validator_flags
+                           else None)) for g in package.groups]
+        self.data: dict[str, bytes] = {}
+        self.validator: ValidatorSpec | None = None
+        if package.output_validators:
+            self.validator = ValidatorSpec(archive_hash=self._add_bytes(
+                program_archive(package.output_validators[0])))
 
     def _add(self, path: Path) -> str:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         self.paths[digest] = path
         return digest
 
+    def _add_bytes(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        self.data[digest] = data
+        return digest
+
     async def read(self, digest: str) -> bytes:
+        if digest in self.data:
+            return self.data[digest]
         return self.paths[digest].read_bytes()
+
+
+def program_archive(program: Program) -> bytes:
+    """The validator archive (see :func:`judges.judge.validator_archive`) of a program."""
+    if program.path.is_dir():
+        files = {str(f.relative_to(program.path)): f.read_bytes() for f in program.files}
+    else:
+        files = {program.path.name: program.path.read_bytes()}
+    return validator_archive(files)
 
 
 def _job(package: ProblemPackage, blobs: _Blobs, sub: Submission, index: int,
@@ -82,7 +106,8 @@ def _job(package: ProblemPackage, blobs: _Blobs, sub: Submission, index: int,
         memory_limit_mb=limits.memory_mib or DEFAULT_MEMORY_MIB,
         output_limit_kb=(limits.output_mib or DEFAULT_OUTPUT_MIB) * 1024,
         checker=checker, checker_flags=list(package.validator_flags),
-        stop_on_first_failure=not package.is_scoring, groups=blobs.groups, tests=blobs.specs)
+        stop_on_first_failure=not package.is_scoring, groups=blobs.groups, tests=blobs.specs,
+        validator=blobs.validator, interactive=package.is_interactive)
 
 
 def derive_time_limit(slowest_ac_s: float, multiplier: float) -> float:
@@ -98,10 +123,10 @@ async def verify_package(
     checkers: Mapping[str, Checker],
 ) -> tuple[float, list[VerifyRow]]:
     """Judge every submission of the package; returns the time limit used and one row each."""
-    if package.custom_validator or package.is_interactive:
-        raise ValueError("verifying packages with a custom or interactive validator needs the "
-                         "validator runner, which is not built yet")
     blobs = _Blobs(package)
+    if (package.custom_validator or package.is_interactive) and blobs.validator is None:
+        raise ValueError("the package needs its own output validator "
+                         "(output_validators/ or output_validator/) and has none")
     subs: Sequence[Submission] = package.submissions
     results: dict[str, tuple[Verdict, float | None, int | None, str]] = {}
 

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.components import Verdict
 
-__all__ = ["Claim", "Job", "JobFile", "JudgeResult", "RunReport", "TestCaseSpec", "TestGroupSpec"]
+__all__ = ["Claim", "Job", "JobFile", "JudgeResult", "RunReport", "TestCaseSpec", "TestGroupSpec",
+           "ValidatorSpec"]
 
 API_PREFIX = "/api/judge/v1"
 
@@ -39,6 +40,8 @@ class TestGroupSpec(_Model):
     name: str
     points: float = 0.0
     is_sample: bool = False
+    checker_flags: list[str] | None = None
+    """The group's own output validator flags (testdata.yaml); None: the job's."""
 
 
 class TestCaseSpec(_Model):
@@ -48,6 +51,23 @@ class TestCaseSpec(_Model):
     is_sample: bool = False
     input_hash: str
     answer_hash: str
+
+
+class ValidatorSpec(_Model):
+    """A problem's own output validator (Kattis interface), shipped as source.
+
+    ``archive_hash`` names a zip of its files in the blob store; the judge host downloads it
+    like test data, picks the language from the file extensions and compiles it in a box of
+    its own. It is run as ``validator input answer feedback_dir [flags] < output`` (exit 42:
+    accepted, 43: wrong answer, anything else: a judge error), or, for an interactive problem,
+    connected to the submission through two pipes."""
+
+    archive_hash: str
+    language: str | None = None
+    """The language plugin's name; None: from the file extensions."""
+    time_limit_ms: int = 30_000
+    memory_limit_mb: int = 1024
+    output_limit_kb: int = 8192
 
 
 class Job(_Model):
@@ -67,6 +87,10 @@ class Job(_Model):
     stop_on_first_failure: bool = True
     groups: list[TestGroupSpec] = Field(default_factory=list)
     tests: list[TestCaseSpec] = Field(default_factory=list)
+    validator: ValidatorSpec | None = None
+    """The problem's own output validator; None: the ``checker`` plugin compares."""
+    interactive: bool = False
+    """Kattis interactive: the validator talks with the submission (needs ``validator``)."""
 
 
 class Claim(_Model):

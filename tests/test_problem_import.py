@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shutil
+
 import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -21,6 +23,7 @@ from tests.test_cli import run
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference" / "problems"
 PACKAGES = ROOT / "tests" / "judges" / "packages"
+VALIDATORS = ROOT / "tests" / "judges" / "validators"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -82,16 +85,22 @@ async def test_a_legacy_package_with_a_timelimit_file(services: Services) -> Non
 
 
 def test_the_cli_imports_and_rejects_bad_packages(tmp_path: Path) -> None:
-    ok = run("problem", "import", str(REFERENCE / "different"), data_dir=tmp_path)
+    without = run("problem", "import", str(REFERENCE / "different"), data_dir=tmp_path)
+    assert without.returncode == 2
+    assert "own validator and has none" in without.stderr
+    package = tmp_path / "different"
+    shutil.copytree(REFERENCE / "different", package)
+    shutil.copytree(VALIDATORS / "different", package, dirs_exist_ok=True)
+    ok = run("problem", "import", str(package), data_dir=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "imported 'different' (A Different Problem): 3 test cases" in ok.stdout
-    assert "custom" in ok.stdout and "validator" in ok.stderr
+    assert "custom" in ok.stdout
     bad = run("problem", "import", str(PACKAGES / "bad_yaml"), data_dir=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr.startswith("podium: error: ") and "problem.yaml" in bad.stderr
     missing = run("problem", "import", str(tmp_path / "nope"), data_dir=tmp_path)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
-    again = run("problem", "import", str(REFERENCE / "different"), data_dir=tmp_path)
+    again = run("problem", "import", str(package), data_dir=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
 
 

@@ -92,12 +92,20 @@ class Box(Protocol):
         stdout: str | None = None,
         stderr: str | None = None,
         env: Mapping[str, str] | None = None,
+        stdin_fd: int | None = None,
+        stdout_fd: int | None = None,
     ) -> RunResult:
         """Run ``argv`` in the work dir under ``limits``.
 
         ``stdin``/``stdout``/``stderr`` name files in the work dir (None: /dev/null for stdin,
         discarded output). Never raises for what the program does; raises only when the sandbox
         itself fails (a judge error).
+
+        ``stdin_fd``/``stdout_fd`` are host pipe ends given to the program instead of files
+        (interactive problems: two runs connected by two pipes). The box takes ownership: it
+        closes them once the program holds them, and also when it raises, so the other end sees
+        end-of-file when the program exits. A backend that cannot pass descriptors raises
+        SandboxError (the judge records a judge error).
         """
 
 

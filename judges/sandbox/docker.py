@@ -245,8 +245,16 @@ class DockerBox:
 
     async def run(self, argv: Sequence[str], *, limits: Limits, stdin: str | None = None,
                   stdout: str | None = None, stderr: str | None = None,
-                  env: Mapping[str, str] | None = None) -> RunResult:
+                  env: Mapping[str, str] | None = None, stdin_fd: int | None = None,
+                  stdout_fd: int | None = None) -> RunResult:
         """Run ``argv`` in the work dir under ``limits``; see :class:`judges.sandbox.base.Box`."""
+        if stdin_fd is not None or stdout_fd is not None:
+            for fd in (stdin_fd, stdout_fd):
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            raise SandboxError("the docker backend cannot connect a run to host pipes yet "
+                               "(interactive problems): judge them on the bwrap backend")
         if not argv:
             raise ValueError("empty argv")
         for name in (stdin, stdout, stderr):

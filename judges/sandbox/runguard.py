@@ -285,18 +285,24 @@ class DirBox:
 
     async def run(self, argv: Sequence[str], *, limits: Limits, stdin: str | None = None,
                   stdout: str | None = None, stderr: str | None = None,
-                  env: Mapping[str, str] | None = None) -> RunResult:
+                  env: Mapping[str, str] | None = None, stdin_fd: int | None = None,
+                  stdout_fd: int | None = None) -> RunResult:
         """Run ``argv`` in the work dir under ``limits``; see :class:`judges.sandbox.base.Box`."""
-        if not argv:
-            raise ValueError("empty argv")
-        for name in (stdin, stdout, stderr):
-            if name is not None:
-                split_name(name)
-        for name in (stdout, stderr):  # fresh files: no planted symlink or FIFO (a few µs)
-            if name is not None:
-                self.unlink_sync(name)
+        owned = [fd for fd in (stdin_fd, stdout_fd) if fd is not None]
         fds: list[int] = []
         try:
+            if not argv:
+                raise ValueError("empty argv")
+            for name in (stdin, stdout, stderr):
+                if name is not None:
+                    split_name(name)
+            for name in (stdout, stderr):  # fresh files: no planted symlink or FIFO (a few µs)
+                if name is not None:
+                    self.unlink_sync(name)
+            if stdin_fd is not None:
+                stdin = f"fd:{stdin_fd}"
+            if stdout_fd is not None:
+                stdout = f"fd:{stdout_fd}"
             read_fd, write_fd = os.pipe()
             fds += [read_fd, write_fd]
             diag_fd = _anonymous_file(self.root, fds)  # the wrapper's own complaints
@@ -307,8 +313,10 @@ class DirBox:
                 report=f"fd:{write_fd}")
             command, cwd, environ = self._wrap([self.runguard_path, *options, "--", *argv], env)
             status = await supervise(
-                command, pass_fds=[fd for fd in (write_fd, err_fd) if fd >= 0], cwd=cwd,
-                env=environ, stderr=diag_fd, timeout=limits.wall_seconds + RUN_GRACE_SECONDS)
+                command, pass_fds=[fd for fd in (write_fd, err_fd, *owned) if fd >= 0],
+                cwd=cwd, env=environ, stderr=diag_fd,
+                timeout=limits.wall_seconds + RUN_GRACE_SECONDS, close_after_start=owned)
+            # (a closed descriptor's number may already be another run's: never close twice)
             raw = read_report(read_fd)  # runguard and every other writer are gone by now
             diagnostics = os.pread(diag_fd, 4000, 0).decode(errors="replace")
             head = tail = b""
@@ -321,7 +329,7 @@ class DirBox:
                 tail = os.pread(err_fd, STDERR_SCANNED,
                                 max(0, os.fstat(err_fd).st_size - STDERR_SCANNED))
         finally:
-            for fd in fds:
+            for fd in fds + owned:  # owned: emptied by supervise once the program holds them
                 os.close(fd)
         return result_from_report(raw, head, f"exit status {status}: {diagnostics}",
                                   stderr_tail=tail)
@@ -414,12 +422,14 @@ def _anonymous_file(directory: Path, fds: list[int]) -> int:
 
 
 async def supervise(argv: Sequence[str], *, pass_fds: Sequence[int], cwd: Path | None,
-                    env: dict[str, str], stderr: int, timeout: float) -> int:
+                    env: dict[str, str], stderr: int, timeout: float,
+                    close_after_start: list[int] | None = None) -> int:
     """Run a (wrapped) runguard command line; its exit status.
 
     Popen + a waiting thread, not asyncio's subprocess machinery, which costs about 2 ms more
     per run. On timeout or cancellation the process is killed: bwrap's death (or runguard's,
-    unwrapped) takes everything it started with it.
+    unwrapped) takes everything it started with it. ``close_after_start`` (pipe ends handed to
+    the program) are closed here as soon as the process holds its copies, and the list emptied.
     """
     try:  # vfork + exec: blocks the loop for well under a millisecond
         proc = subprocess.Popen(  # noqa: ASYNC220
@@ -427,6 +437,9 @@ async def supervise(argv: Sequence[str], *, pass_fds: Sequence[int], cwd: Path |
             pass_fds=tuple(pass_fds), cwd=cwd, env=env)
     except OSError as exc:
         raise SandboxError(f"cannot start {argv[0]}: {exc}") from exc
+    finally:
+        while close_after_start:
+            os.close(close_after_start.pop())
     loop = asyncio.get_running_loop()
     exited: asyncio.Future[int] = loop.create_future()
 

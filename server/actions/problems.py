@@ -56,11 +56,19 @@ async def import_package(
     assert isinstance(package, ProblemPackage)
     warnings = list(package.warnings)
     slug = _slug(slug or package.short_name)
+    validator_archive = None
     if package.custom_validator or "interactive" in package.types:
         checker = "custom"
-        warnings.append("the package judges output with its own validator: custom validators "
-                        "run once the judging issue adds them; the problem is stored with "
-                        "checker 'custom'")
+        if not package.output_validators:
+            raise Invalid("the package judges output with its own validator and has none "
+                          "(output_validators/ or output_validator/)",
+                          field="output_validators")
+        from judges.verify import program_archive
+
+        if len(package.output_validators) > 1:
+            warnings.append(f"{len(package.output_validators)} output validators: only "
+                            f"{package.output_validators[0].name} is used")
+        validator_archive = program_archive(package.output_validators[0])
     else:
         checker = "tokens"
     if checker != "custom" and checker not in services.plugins.checkers:
@@ -87,13 +95,14 @@ async def import_package(
     store = blob_store(services)
     data = [(case, store.put_file(case.input), store.put_file(case.answer))
             for case in package.test_cases]
+    validator_hash = store.put(validator_archive) if validator_archive is not None else None
     problem = Problem(
         slug=slug, title=title, statement=statement, statement_format=statement_format,
         time_limit_ms=max(1, round(time_limit * 1000)),
         memory_limit_mb=limits.memory_mib or DEFAULT_MEMORY_MIB,
         output_limit_kb=(limits.output_mib or DEFAULT_OUTPUT_MIB) * 1024,
         checker=checker, checker_flags=" ".join(package.validator_flags),
-        interactive="interactive" in package.types,
+        validator_hash=validator_hash, interactive="interactive" in package.types,
         stop_on_first_failure=not package.is_scoring,
         tags=list(package.keywords), source=package.source or "",
         license=package.license, external_id=package.uuid,

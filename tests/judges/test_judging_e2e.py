@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -233,3 +234,76 @@ async def _status(data_dir: Path, submission_id: int) -> str:
             return submission.status if submission else "missing"
     finally:
         await services.close()
+
+
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "problems"
+SOLUTIONS = Path(__file__).resolve().parent / "solutions"
+VALIDATORS = Path(__file__).resolve().parent / "validators"
+VALIDATED = {  # problem -> (solution path, language, expected verdict)
+    "different": [("accepted/different.py", "python3", "AC"),
+                  ("wrong_answer/signed.py", "python3", "WA"),
+                  ("accepted/different.cpp", "cpp", "AC")],
+    "guess": [("accepted/search.py", "python3", "AC"),
+              ("wrong_answer/linear.py", "python3", "WA"),
+              ("run_time_error/crash.py", "python3", "RTE"),
+              ("accepted/search.cpp", "cpp", "AC")],
+}
+
+
+async def _prepare_validated(data_dir: Path, packages: Path) -> tuple[str, dict[int, str]]:
+    """A contest with the custom-validator and the interactive reference problems, imported
+    as packages (with our validators), and submissions to both."""
+    from judges.problems import load_package
+    from server import migrate
+    from server.actions.problems import import_package
+
+    settings = Settings(data_dir=data_dir)
+    migrate.upgrade(settings.effective_database_url)
+    services = await Services.create(settings)
+    try:
+        world = await make_world(services, slug="validated", teams=1, problems=(),
+                                 languages=("python3", "cpp"))
+        expected = {}
+        for index, name in enumerate(VALIDATED):
+            package = packages / name
+            shutil.copytree(REFERENCE / name, package)
+            shutil.copytree(VALIDATORS / name, package, dirs_exist_ok=True)
+            with load_package(package) as loaded:
+                report = await import_package(services, loaded, contest="validated",
+                                              label="AB"[index])
+            assert report.problem.validator_hash
+            await _set_time_limit(services, report.problem.id, 2000)
+            for path, language, verdict in VALIDATED[name]:
+                source = (SOLUTIONS / name / path).read_bytes()
+                sub = await actions.submit(
+                    services, contest="validated", team_id=world.teams[0].id,
+                    problem="AB"[index], language=language,
+                    files={"main" + Path(path).suffix: source}, user=world.users[0])
+                expected[sub.id] = verdict
+        _, token = await create_judge_host(services, "judge-v")
+    finally:
+        await services.close()
+    return token, expected
+
+
+def test_custom_and_interactive_validators_through_the_judge_api(tmp_path: Path) -> None:
+    """The validator travels as a blob, is compiled and run in a box of its own on the judge
+    host; the interactive one talks with the submission through pipes."""
+    data = tmp_path / "server"
+    token, expected = asyncio.run(_prepare_validated(data, tmp_path / "packages"))
+    server = Server(data, {"PODIUM_JUDGE_LEASE_SECONDS": "10"})
+    try:
+        worker = _worker(server.url, token, tmp_path / "worker")
+        try:
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline:
+                verdicts = asyncio.run(_verdicts(data))
+                if all(v is not None for v in verdicts.values()):
+                    break
+                time.sleep(1)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            output, _ = worker.communicate(timeout=30)
+        assert verdicts == expected, output
+    finally:
+        server.stop()

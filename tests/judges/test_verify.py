@@ -13,20 +13,25 @@ from tests.test_cli import run
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "reference" / "problems"
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"
+VALIDATORS = Path(__file__).resolve().parent / "validators"
+"""Our own output validators for the reference problems that need one (the shared data has
+none): merged into the package root."""
 
 
 def _package(tmp_path: Path, name: str) -> Path:
-    """The reference package with our submissions/ added."""
+    """The reference package with our submissions/ (and validator, if it needs one) added."""
     if not (REFERENCE / name).is_dir():
         pytest.fail(f"the shared reference problem {name} is missing at {REFERENCE}",
                     pytrace=False)
     target = tmp_path / name
     shutil.copytree(REFERENCE / name, target)
     shutil.copytree(SOLUTIONS / name, target / "submissions")
+    if (VALIDATORS / name).is_dir():
+        shutil.copytree(VALIDATORS / name, target, dirs_exist_ok=True)
     return target
 
 
-@pytest.mark.parametrize("problem", ["hello", "oddecho"])
+@pytest.mark.parametrize("problem", ["hello", "oddecho", "different", "guess"])
 def test_verify_passes_with_our_solutions(problem: str, tmp_path: Path) -> None:
     package = _package(tmp_path, problem)
     result = run("problem", "verify", str(package), "--json", data_dir=tmp_path / "data",

@@ -1,0 +1,1 @@
+raise SystemExit(f"cannot start: {1 // 0}")
