@@ -222,7 +222,12 @@ class _Validator:
             raise self._failure(validator, test)
         verdict = run_verdict(program)
         rejected = validator.exit_code == REJECT_EXIT
-        if rejected and ended[0] == "validator":
+        ends = (program.extra.get("ended_at"), validator.extra.get("ended_at"))
+        if isinstance(ends[0], float) and isinstance(ends[1], float):
+            validator_first = ends[1] < ends[0]
+        else:  # a backend that does not say: the order the runs came back in
+            validator_first = ended[0] == "validator"
+        if rejected and validator_first:
             # It rejected first: whatever the program did after its pipe closed is moot.
             return program, Verdict.WRONG_ANSWER, await self._message(feedback)
         if verdict is not None:

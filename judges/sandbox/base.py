@@ -66,6 +66,8 @@ class RunResult:
     stderr: bytes = b""
     """The first KiB of stderr (for compile errors and debugging)."""
     extra: Mapping[str, object] = field(default_factory=dict)
+    """Backend details: ``ended_at`` (``time.monotonic()`` when the run ended, which orders
+    the two ends of an interactive run), ``vm_peak_bytes``, ``seccomp``, ``exec_error``..."""
 
     @property
     def ok(self) -> bool:

@@ -60,11 +60,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import glob
 import os
 import re
 import secrets
+import select
 import socket
 import threading
 import time
@@ -170,6 +172,8 @@ read)
   regular "$1"
   head -c "$2" -- "$1" || fail io "$1"
   printf '\npodium-box:ok\n' >&2 ;;
+flush)
+  printf '\npodium-box:ok\n' >&2 ;;
 ends)
   regular "$1"
   wc -c < "$1" && head -c "$2" -- "$1" && tail -c "$3" -- "$1" || fail io "$1"
@@ -249,12 +253,8 @@ class DockerBox:
                   stdout_fd: int | None = None) -> RunResult:
         """Run ``argv`` in the work dir under ``limits``; see :class:`judges.sandbox.base.Box`."""
         if stdin_fd is not None or stdout_fd is not None:
-            for fd in (stdin_fd, stdout_fd):
-                if fd is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            raise SandboxError("the docker backend cannot connect a run to host pipes yet "
-                               "(interactive problems): judge them on the bwrap backend")
+            return await self._run_piped(argv, limits=limits, stdin_fd=stdin_fd,
+                                         stdout_fd=stdout_fd, stderr=stderr, env=env)
         if not argv:
             raise ValueError("empty argv")
         for name in (stdin, stdout, stderr):
@@ -289,6 +289,134 @@ class DockerBox:
         except OSError:  # the program may have replaced the file
             head = tail = b""
         return result_from_report(result.stdout, head, diagnostics, stderr_tail=tail)
+
+    async def _run_piped(self, argv: Sequence[str], *, limits: Limits, stdin_fd: int | None,
+                         stdout_fd: int | None, stderr: str | None,
+                         env: Mapping[str, str] | None) -> RunResult:
+        """A run whose stdin and stdout are host pipes (interactive problems).
+
+        The exec's stdin carries the program's stdin (nothing else: queued files go first in
+        an exec of their own), and the program's stdout travels as the exec's *stderr* stream,
+        relayed to ``stdout_fd`` as it comes; the exec's stdout still carries only runguard's
+        report. The program's stderr goes to the named file (or /dev/null)."""
+        owned = [fd for fd in (stdin_fd, stdout_fd) if fd is not None]
+        try:
+            if not argv:
+                raise ValueError("empty argv")
+            if stderr is not None:
+                split_name(stderr)
+            environ = {**SANDBOX_ENV, **(env or {})}
+            for key, value in environ.items():
+                if not _ENV_NAME.fullmatch(key) or "\0" in value:
+                    raise ValueError(f"bad environment variable {key!r}")
+            if self._pending:
+                self._check_script(await self._exec(["flush"], [], stdout_cap=0,
+                                                    timeout=FILE_OP_SECONDS), "",
+                                   need_ok=True)
+            self._alive()
+            limits = self._sandbox.clamp(limits)
+            options = runguard_args(
+                limits, stdin="fd:0" if stdin_fd is not None else None,
+                stdout="fd:2" if stdout_fd is not None else None,
+                stderr=f"./{stderr}" if stderr is not None else "/dev/null", report="fd:1")
+            command = ["/bin/sh", "-c", _SCRIPT, "podium-box", "run", "0", "", stderr or "",
+                       "", *(f"{key}={value}" for key, value in environ.items()),
+                       self._sandbox.runguard_path, *options, "--", *argv]
+            try:
+                report, ended_at = await asyncio.to_thread(
+                    self._exec_piped_sync, command, owned, stdin_fd, stdout_fd,
+                    limits.wall_seconds + RUN_GRACE_SECONDS)
+            except SandboxError as exc:
+                self._broken = str(exc)
+                raise
+        finally:
+            for fd in owned:
+                os.close(fd)
+        run = result_from_report(report, b"", "a piped run")
+        if not run.ok and stderr is not None:
+            try:
+                head, tail = await self._ends(stderr)
+            except OSError:
+                head = tail = b""
+            run = result_from_report(report, head, "a piped run", stderr_tail=tail)
+        return dataclasses.replace(run, extra={**run.extra, "ended_at": ended_at})
+
+    def _exec_piped_sync(self, command: list[str], owned: list[int], stdin_fd: int | None,
+                         stdout_fd: int | None, timeout: float) -> tuple[bytes, float]:
+        """Blocking: run the exec, pumping ``stdin_fd`` into it and its stderr stream out to
+        ``stdout_fd``; closes both (and empties ``owned``) when the exec ends. The report,
+        and ``time.monotonic()`` when the exec's stream ended."""
+        import docker.errors
+
+        api = self._client.api
+        try:
+            created = api.exec_create(
+                self.container_id, command, stdout=True, stderr=True,
+                stdin=stdin_fd is not None, user=f"{self.uid}:{self.uid}", workdir=WORK)
+            sock = api.exec_start(created["Id"], socket=True)
+        except docker.errors.NotFound:
+            raise SandboxError("the box's container is gone") from None
+        except (docker.errors.APIError, OSError) as exc:
+            raise SandboxError(f"docker exec failed: {_explain(exc)}") from None
+        raw: socket.socket = getattr(sock, "_sock", sock)
+        stop = threading.Event()
+
+        def pump() -> None:  # the program's stdin: host pipe -> exec stdin, then close it
+            assert stdin_fd is not None
+            try:
+                while not stop.is_set():
+                    ready, _, _ = select.select([stdin_fd], [], [], 0.05)
+                    if not ready:
+                        continue
+                    chunk = os.read(stdin_fd, 1 << 16)
+                    if not chunk:
+                        break
+                    raw.sendall(chunk)
+                raw.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+        pumper = None
+        if stdin_fd is not None:
+            pumper = threading.Thread(target=pump, name="podium-box-pipe", daemon=True)
+            pumper.start()
+        report = bytearray()
+        try:
+            raw.settimeout(timeout)
+            try:
+                while (header := _recv_exactly(raw, 8)) is not None:
+                    stream, size = header[0], int.from_bytes(header[4:8], "big")
+                    while size:
+                        chunk = raw.recv(min(size, 1 << 16))
+                        if not chunk:
+                            raise OSError(errno.EPIPE, "the exec stream ended inside a frame")
+                        size -= len(chunk)
+                        if stream == 1 and len(report) < 1 << 16:
+                            report += chunk
+                        elif stream == 2 and stdout_fd is not None:
+                            with contextlib.suppress(OSError):  # the reader may be gone
+                                os.write(stdout_fd, chunk) if len(chunk) < 4096 else \
+                                    _write_all(stdout_fd, chunk)
+            except TimeoutError:
+                self._kill()
+                raise SandboxError("a piped exec outlived its wall limit; killed the box"
+                                   ) from None
+            except OSError as exc:
+                raise SandboxError(f"the exec stream failed: {exc}") from None
+        finally:
+            ended_at = time.monotonic()
+            if stdout_fd is not None:  # the program is done: its reader sees end-of-file
+                owned.remove(stdout_fd)
+                os.close(stdout_fd)
+            stop.set()
+            with contextlib.suppress(OSError):
+                raw.shutdown(socket.SHUT_RDWR)
+            if pumper is not None:
+                pumper.join(timeout=FILE_OP_SECONDS)
+            raw.close()
+            with contextlib.suppress(OSError):
+                sock.close()
+        return bytes(report), ended_at
 
     # -- execs -----------------------------------------------------------------------------
 
@@ -392,6 +520,12 @@ class DockerBox:
     def _kill(self) -> None:
         with contextlib.suppress(Exception):
             self._client.api.kill(self.container_id)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _send(raw: socket.socket, payload: list[bytes], errors: list[BaseException]) -> None:

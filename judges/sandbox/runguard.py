@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import json
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -55,8 +57,10 @@ STDERR_KEPT = 1024
 STDERR_SCANNED = 4096
 """Bytes at the end of stderr searched for an out-of-memory message."""
 OUT_OF_MEMORY_MESSAGES = (b"MemoryError", b"std::bad_alloc", b"java.lang.OutOfMemoryError",
-                          b"Cannot allocate memory", b"out of memory")
-"""What Python, C++, Java, libc's strerror(ENOMEM) and others print when an allocation fails."""
+                          b"Cannot allocate memory", b"out of memory",
+                          b"memory allocation of ", b"JavaScript heap out of memory")
+"""What Python, C++, Java, libc's strerror(ENOMEM), Rust's allocator, Node and others print
+when an allocation fails."""
 RUN_GRACE_SECONDS = 10.0
 """How long after the wall limit the judge waits before it kills the run itself (a backstop:
 runguard enforces the wall limit)."""
@@ -316,6 +320,7 @@ class DirBox:
                 command, pass_fds=[fd for fd in (write_fd, err_fd, *owned) if fd >= 0],
                 cwd=cwd, env=environ, stderr=diag_fd,
                 timeout=limits.wall_seconds + RUN_GRACE_SECONDS, close_after_start=owned)
+            ended_at = time.monotonic()
             # (a closed descriptor's number may already be another run's: never close twice)
             raw = read_report(read_fd)  # runguard and every other writer are gone by now
             diagnostics = os.pread(diag_fd, 4000, 0).decode(errors="replace")
@@ -331,8 +336,9 @@ class DirBox:
         finally:
             for fd in fds + owned:  # owned: emptied by supervise once the program holds them
                 os.close(fd)
-        return result_from_report(raw, head, f"exit status {status}: {diagnostics}",
-                                  stderr_tail=tail)
+        result = result_from_report(raw, head, f"exit status {status}: {diagnostics}",
+                                    stderr_tail=tail)
+        return dataclasses.replace(result, extra={**result.extra, "ended_at": ended_at})
 
     async def write(self, name: str, data: bytes, *, executable: bool = False) -> None:
         """Create or replace a file in the work dir (``name`` is relative, no ``..``)."""

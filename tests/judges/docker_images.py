@@ -13,11 +13,13 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from judges.sandbox.base import Box
 from judges.sandbox.docker import DockerSandbox, host_toolchain_sandbox
 
-__all__ = ["TEST_IMAGE", "TEST_IMAGE_LABEL", "docker_unavailable_reason", "ensure_test_image",
+__all__ = ["HostToolchainImage", "TEST_IMAGE", "TEST_IMAGE_LABEL", "docker_unavailable_reason", "ensure_test_image",
            "test_sandbox"]
 
 TEST_IMAGE = "podium-judge-test:host"
@@ -65,6 +67,23 @@ def ensure_test_image(client: Any) -> str:
             changes=[f"LABEL {TEST_IMAGE_LABEL}=1"])
         client.api.inspect_image(TEST_IMAGE)
     return TEST_IMAGE
+
+
+class HostToolchainImage:
+    """The Docker test sandbox with every language's image replaced by the test image, whose
+    boxes get the host's toolchain (the production judge images are not built here). Boxes are
+    otherwise exactly the production ones."""
+
+    name = "docker"
+
+    def __init__(self, sandbox: DockerSandbox) -> None:
+        self.sandbox = sandbox
+
+    async def check(self) -> None:
+        await self.sandbox.check()
+
+    def box(self, *, image: str | None = None) -> AbstractAsyncContextManager[Box]:
+        return self.sandbox.box()
 
 
 def test_sandbox(**options: Any) -> DockerSandbox:

@@ -31,7 +31,12 @@ from server.judge_protocol import TestCaseSpec as CaseSpec
 from server.services import build_registry
 from server.settings import Settings
 from tests.judges.broken_languages import BrokenEcho, NoCompiler
-from tests.judges.docker_images import docker_unavailable_reason, ensure_test_image, test_sandbox
+from tests.judges.docker_images import (
+    HostToolchainImage,
+    docker_unavailable_reason,
+    ensure_test_image,
+    test_sandbox,
+)
 from tests.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,23 +187,6 @@ async def test_the_selftest_input_is_a_few_lines_echoed_byte_for_byte() -> None:
 # -- the command's logic on Docker ------------------------------------------------------------
 
 DOCKER_UNAVAILABLE = docker_unavailable_reason()
-
-
-class HostToolchainImage:
-    """The Docker test sandbox with every language's image replaced by the test image, whose
-    boxes get the host's toolchain (the production judge images are not built here). Boxes are
-    otherwise exactly the production ones."""
-
-    name = "docker"
-
-    def __init__(self, sandbox: DockerSandbox) -> None:
-        self.sandbox = sandbox
-
-    async def check(self) -> None:
-        await self.sandbox.check()
-
-    def box(self, *, image: str | None = None) -> AbstractAsyncContextManager[Box]:
-        return self.sandbox.box()
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from judges.problems import load_package
+from judges.verify import verify_package
+from server.services import build_registry
+from server.settings import Settings
+from tests.judges.docker_images import (
+    HostToolchainImage,
+    docker_unavailable_reason,
+    ensure_test_image,
+    test_sandbox,
+)
 from tests.test_cli import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +66,34 @@ def test_verify_reports_a_mismatch_with_exit_1(tmp_path: Path) -> None:
     line = next(x for x in result.stdout.splitlines() if "not_really.py" in x)
     assert " AC " in line and " WA " in line and line.rstrip().endswith("NO")
     assert "as expected" in result.stdout.splitlines()[-1]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("problem", ["different", "guess"])
+async def test_validators_run_on_the_docker_backend_too(problem: str, tmp_path: Path) -> None:
+    """The custom validator and the interactive one (host pipes relayed through the exec
+    stream) on Docker, with production-hardened boxes of the host-toolchain test image."""
+    reason = docker_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    import docker
+
+    engine = docker.from_env()
+    try:
+        ensure_test_image(engine)
+    finally:
+        engine.close()
+    package = _package(tmp_path, problem)
+    for path in (package / "submissions").rglob("*.java"):
+        path.unlink()  # Python and C++ are enough here: the JVM costs seconds per run
+    registry = build_registry(Settings(data_dir=tmp_path / "data"))
+    sandbox = test_sandbox(program_uids=range(64920, 64952))
+    try:
+        with load_package(package) as loaded:
+            _, rows = await verify_package(
+                loaded, sandbox=HostToolchainImage(sandbox),
+                languages=registry.languages.items, checkers=registry.checkers.items)
+    finally:
+        await sandbox.aclose()
+    assert [r for r in rows if not r.ok] == []
+    assert {r.verdict for r in rows} == {"AC", "WA", "TLE", "RTE"}
