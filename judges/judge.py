@@ -309,8 +309,12 @@ def _report(test: TestCaseSpec, verdict: Verdict, result: RunResult, message: st
 
 
 def _score(job: Job, verdicts: Mapping[int, Verdict]) -> float | None:
-    """Fraction of the points of non-sample groups whose every test was accepted."""
-    groups = [g for g in job.groups if not g.is_sample and g.points > 0]
+    """Fraction of the points of non-sample groups whose every test was accepted.
+
+    Only groups that hold tests themselves count: a parent folder's ``range`` (``secret``
+    around its subtasks) is the sum of its children, not points of its own."""
+    holding = {t.group_id for t in job.tests}
+    groups = [g for g in job.groups if not g.is_sample and g.points > 0 and g.id in holding]
     total = sum(g.points for g in groups)
     if not total:
         return None

@@ -40,11 +40,20 @@ class VerifyRow:
     memory_kb: int | None
     ok: bool
     message: str = ""
+    score: float | None = None
+    """Points earned, for a scoring problem (None otherwise)."""
+    max_score: float | None = None
+    expected_score: str | None = None
+    """What the score must be: ``max``, ``partial`` (strictly between 0 and max) or a number."""
 
     def as_json(self) -> dict[str, object]:
-        return {"submission": self.submission, "expected": list(self.expected),
-                "verdict": self.verdict, "time_s": self.time_s, "memory_kb": self.memory_kb,
-                "ok": self.ok}
+        row: dict[str, object] = {
+            "submission": self.submission, "expected": list(self.expected),
+            "verdict": self.verdict, "time_s": self.time_s, "memory_kb": self.memory_kb,
+            "ok": self.ok}
+        if self.max_score is not None:
+            row["score"] = self.score
+        return row
 
 
 class _Blobs:
@@ -128,19 +137,25 @@ async def verify_package(
         raise ValueError("the package needs its own output validator "
                          "(output_validators/ or output_validator/) and has none")
     subs: Sequence[Submission] = package.submissions
-    results: dict[str, tuple[Verdict, float | None, int | None, str]] = {}
+    results: dict[str, tuple[Verdict, float | None, int | None, str, float | None]] = {}
+    holding = {t.group_id for t in blobs.specs}
+    max_score = (sum(g.points for g in blobs.groups if not g.is_sample and g.id in holding)
+                 if package.is_scoring else None)
 
     async def run(sub: Submission, index: int, limit: float) -> None:
         if sub.language not in languages:
             results[sub.name] = (Verdict.JUDGE_ERROR, None, None,
-                                 f"no language for {sub.path.name}")
+                                 f"no language for {sub.path.name}", None)
             return
         outcome = await judge(_job(package, blobs, sub, index, limit, "tokens"),
                               sandbox=sandbox, languages=languages, checkers=checkers,
                               read_blob=blobs.read)
         time_s = None if outcome.max_time_ms is None else outcome.max_time_ms / 1000
+        points = None
+        if max_score is not None:
+            points = round((outcome.score or 0.0) * max_score, 6)
         results[sub.name] = (outcome.verdict, time_s, outcome.max_memory_kb,
-                             outcome.error or outcome.compile_output[:200])
+                             outcome.error or outcome.compile_output[:200], points)
 
     time_limit = package.limits.time_limit
     if time_limit is None:
@@ -154,9 +169,31 @@ async def verify_package(
         await run(sub, index, time_limit)
     rows = []
     for sub in subs:
-        verdict, time_s, memory_kb, message = results[sub.name]
+        verdict, time_s, memory_kb, message, points = results[sub.name]
+        want = _expected_score(sub) if max_score is not None else None
+        ok = verdict in sub.expected and _score_ok(want, points, max_score)
         rows.append(VerifyRow(
             submission=f"submissions/{sub.name}",
             expected=tuple(sorted(v.value for v in sub.expected)), verdict=verdict.value,
-            time_s=time_s, memory_kb=memory_kb, ok=verdict in sub.expected, message=message))
+            time_s=time_s, memory_kb=memory_kb, ok=ok, message=message, score=points,
+            max_score=max_score, expected_score=want))
     return time_limit, rows
+
+
+def _expected_score(sub: Submission) -> str | None:
+    """For a scoring problem: ``@EXPECTED_SCORE@`` if the source says, else by folder —
+    ``accepted`` must get every point, ``partially_accepted`` some but not all."""
+    if sub.expected_score is not None:
+        return f"{sub.expected_score:g}"
+    return {"accepted": "max", "partially_accepted": "partial"}.get(sub.category)
+
+
+def _score_ok(want: str | None, points: float | None, max_score: float | None) -> bool:
+    if want is None or max_score is None:
+        return True
+    got = points or 0.0
+    if want == "max":
+        return abs(got - max_score) < 1e-6
+    if want == "partial":
+        return 1e-9 < got < max_score - 1e-9
+    return abs(got - float(want)) < 1e-6

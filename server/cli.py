@@ -245,11 +245,21 @@ def problem_verify(path: Path, as_json: bool, sandbox_name: str) -> None:
     else:
         width = max((len(r.submission) for r in rows), default=10)
         click.echo(f"time limit {time_limit:g} s")
-        click.echo(f"{'submission':<{width}}  {'expected':<12} {'got':<4} {'time':>7}  ok")
+        scoring = any(r.max_score is not None for r in rows)
+        score_head = f" {'score':>17}" if scoring else ""
+        click.echo(f"{'submission':<{width}}  {'expected':<12} {'got':<4} {'time':>7}"
+                   f"{score_head}  ok")
         for r in rows:
             used = "-" if r.time_s is None else f"{r.time_s:.2f}s"
-            click.echo(f"{r.submission:<{width}}  {','.join(r.expected):<12} {r.verdict:<4} "
-                       f"{used:>7}  {'yes' if r.ok else 'NO'}")
+            expected = ",".join(r.expected)
+            if len(expected) > 12:
+                expected = "rejected"
+            score = ""
+            if scoring:
+                want = r.expected_score or "any"
+                score = f" {f'{r.score or 0:g}/{r.max_score:g} ({want})':>17}"
+            click.echo(f"{r.submission:<{width}}  {expected:<12} {r.verdict:<4} "
+                       f"{used:>7}{score}  {'yes' if r.ok else 'NO'}")
         bad = sum(not r.ok for r in rows)
         click.echo(f"{len(rows) - bad} of {len(rows)} as expected")
     if any(not r.ok for r in rows):

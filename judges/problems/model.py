@@ -157,6 +157,8 @@ class Submission:
     """``folder`` or ``@EXPECTED_RESULTS@`` (a header in the source overrides the folder)."""
     language: str | None
     """From the file extension (a folder: from its files); None when unknown."""
+    expected_score: float | None = None
+    """A scoring problem's ``@EXPECTED_SCORE@: 50`` header (Kattis), else None."""
 
 
 @dataclass(frozen=True, slots=True)

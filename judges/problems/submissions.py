@@ -24,7 +24,7 @@ _REJECTED = frozenset({V.WRONG_ANSWER, V.TIME_LIMIT, V.RUN_ERROR, V.MEMORY_LIMIT
 
 FOLDERS: dict[str, frozenset[Verdict]] = {
     "accepted": frozenset({V.ACCEPTED}),
-    "partially_accepted": frozenset({V.ACCEPTED}),
+    "partially_accepted": _REJECTED,  # rejected on some test, with a partial score
     "wrong_answer": frozenset({V.WRONG_ANSWER}),
     "time_limit_exceeded": frozenset({V.TIME_LIMIT}),
     "run_time_error": frozenset({V.RUN_ERROR}),
@@ -71,6 +71,7 @@ LANGUAGES: dict[str, str] = {
 """Language names by file extension (lower case), as Kattis names them."""
 
 _HEADER = re.compile(rb"@EXPECTED_RESULTS@\s*:?([^\r\n]*)")
+_SCORE_HEADER = re.compile(rb"@EXPECTED_SCORE@\s*:?\s*([^\s]*)")
 _NAME = re.compile(r"[A-Za-z][A-Za-z_-]*")
 _SCAN = 1 << 20
 
@@ -115,6 +116,21 @@ def _expected_header(tree: Tree, files: list[Path]) -> frozenset[Verdict] | None
     return found
 
 
+def _expected_score(tree: Tree, files: list[Path]) -> float | None:
+    """The ``@EXPECTED_SCORE@: N`` header of a scoring problem's submission, if any."""
+    for file in files:
+        with open(file, "rb") as handle:
+            match = _SCORE_HEADER.search(handle.read(_SCAN))
+        if match is not None:
+            try:
+                return float(match.group(1))
+            except ValueError:
+                raise PackageError(tree.rel(file), "not a number: "
+                                   f"{match.group(1).decode(errors='replace')!r}",
+                                   field="@EXPECTED_SCORE@") from None
+    return None
+
+
 def read_submissions(tree: Tree) -> list[Submission]:
     folder = tree.root / "submissions"
     if not folder.is_dir():
@@ -141,5 +157,6 @@ def read_submissions(tree: Tree) -> list[Submission]:
             result.append(Submission(
                 name=name, path=entry, files=tuple(files), category=category.name,
                 expected=expected, expected_from=source, language=language_of(files),
+                expected_score=_expected_score(tree, files),
             ))
     return result

@@ -52,9 +52,39 @@ def test_verify_passes_with_our_solutions(problem: str, tmp_path: Path) -> None:
     assert {".py", ".cpp", ".java"} <= languages
     verdicts = {r["verdict"] for r in rows}
     assert verdicts == {"AC", "WA", "TLE", "RTE"}
+    keys = {"submission", "expected", "verdict", "time_s", "memory_kb", "ok"}
     for row in rows:
-        assert set(row) == {"submission", "expected", "verdict", "time_s", "memory_kb", "ok"}
+        assert set(row) == (keys | {"score"} if problem == "oddecho" else keys)
         assert row["submission"].startswith("submissions/")
+    if problem == "oddecho":  # scoring: two subtasks of 50 points
+        scores = {r["submission"].split("/")[1]: set() for r in rows}
+        for row in rows:
+            scores[row["submission"].split("/")[1]].add(row["score"])
+        assert scores["accepted"] == {100}
+        assert scores["partially_accepted"] == {50}
+        assert scores["wrong_answer"] == {0}
+
+
+def test_verify_checks_scores_of_a_scoring_problem(tmp_path: Path) -> None:
+    """A "partial" solution that gets every point, or a score other than its
+    @EXPECTED_SCORE@ header, is a mismatch."""
+    package = _package(tmp_path, "oddecho")
+    submissions = package / "submissions"
+    for path in list(submissions.rglob("*")):
+        if path.is_file() and path.name not in ("echo.py", "five.py"):
+            path.unlink()
+    shutil.copy(submissions / "accepted" / "echo.py",
+                submissions / "partially_accepted" / "too_good.py")
+    (submissions / "partially_accepted" / "claims_100.py").write_bytes(
+        b"# @EXPECTED_SCORE@: 100\n" + (submissions / "partially_accepted" / "five.py"
+                                         ).read_bytes())
+    result = run("problem", "verify", str(package), "--json", data_dir=tmp_path / "data",
+                 timeout=600)
+    assert result.returncode == 1
+    rows = {Path(r["submission"]).name: r for r in json.loads(result.stdout)}
+    assert rows["echo.py"]["ok"] and rows["five.py"]["ok"]
+    assert rows["too_good.py"]["score"] == 100 and not rows["too_good.py"]["ok"]
+    assert rows["claims_100.py"]["score"] == 50 and not rows["claims_100.py"]["ok"]
 
 
 def test_verify_reports_a_mismatch_with_exit_1(tmp_path: Path) -> None:
