@@ -11,6 +11,7 @@ import io
 import logging
 import os
 import zipfile
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, replace
@@ -236,6 +237,25 @@ class _Validator:
                 await self._message(feedback))
 
 
+VALIDATOR_CACHE_SIZE = 16
+VALIDATOR_BINARY_CAP = 256 * MB
+_compiled_validators: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+"""Compiled validators of this judge process, by archive hash, language and image (LRU): a
+contest's validator compiles once per judge host, not once per submission (a testlib
+validator takes seconds to compile)."""
+
+
+def _single_binary(language: Language) -> str | None:
+    """The one file a compiled language leaves (``-o main``): what the validator cache keeps.
+    None for languages whose run needs more (Java's classes, interpreters' sources)."""
+    command = list(language.compile_command or ())
+    if "-o" in command and command.index("-o") + 1 < len(command):
+        target = command[command.index("-o") + 1]
+        if target == "main" and list(language.run_command) == ["./main"]:
+            return target
+    return None
+
+
 async def _prepare_validator(stack: AsyncExitStack, sandbox: Sandbox, spec: ValidatorSpec,
                              interactive: bool, languages: Mapping[str, Language],
                              read_blob: ReadBlob) -> _Validator:
@@ -258,7 +278,12 @@ async def _prepare_validator(stack: AsyncExitStack, sandbox: Sandbox, spec: Vali
     for name, data in files.items():
         await box.write(name, data)
     unlimited_as = {"address_space_bytes": 0} if language.reserves_address_space else {}
-    if language.compile_command:
+    cache_key = (spec.archive_hash, language.name, language.image or "")
+    single_binary = _single_binary(language)
+    if single_binary and cache_key in _compiled_validators:
+        _compiled_validators.move_to_end(cache_key)
+        await box.write(single_binary, _compiled_validators[cache_key], executable=True)
+    elif language.compile_command:
         compiled = await box.run(
             _expand(language.compile_command, files=sources, main=main, memory_mb=memory_mb),
             limits=replace(COMPILE_LIMITS, **unlimited_as), stdout="compile.out",
@@ -268,6 +293,11 @@ async def _prepare_validator(stack: AsyncExitStack, sandbox: Sandbox, spec: Vali
             err = await box.read("compile.err", limit=2000)
             raise ValidatorError("the output validator does not compile: "
                                  + (out + err).decode(errors="replace").strip()[:1000])
+        if single_binary:
+            _compiled_validators[cache_key] = await box.read(single_binary,
+                                                             limit=VALIDATOR_BINARY_CAP)
+            while len(_compiled_validators) > VALIDATOR_CACHE_SIZE:
+                _compiled_validators.popitem(last=False)
     cpu = spec.time_limit_ms / 1000
     limits = Limits(cpu_seconds=cpu, wall_seconds=cpu * 2 + 1, memory_bytes=memory_mb * MB,
                     output_bytes=spec.output_limit_kb * 1024, **unlimited_as)

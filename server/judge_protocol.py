@@ -36,6 +36,7 @@ class JobFile(_Model):
 
 
 class TestGroupSpec(_Model):
+    __test__ = False  # not a pytest class
     id: int
     name: str
     points: float = 0.0
@@ -45,6 +46,7 @@ class TestGroupSpec(_Model):
 
 
 class TestCaseSpec(_Model):
+    __test__ = False  # not a pytest class
     id: int
     name: str
     group_id: int | None = None
