@@ -417,6 +417,33 @@ def _upgrade_if_embedded(settings: Settings) -> None:
         _upgrade(settings)
 
 
+@cli.command("rejudge")
+@click.argument("contest")
+@click.option("--problem", default=None, help="Only this problem (contest label or slug).")
+@click.option("--submission", "submission_id", type=click.IntRange(min=1), default=None,
+              help="Only this submission (its id).")
+@click.option("--verdict", "verdicts", multiple=True, metavar="VERDICT",
+              help="Only submissions with this verdict, e.g. JE or TLE (repeatable).")
+@click.option("--reason", default="", help="Why; kept with the rejudging.")
+def rejudge_cmd(contest: str, problem: str | None, submission_id: int | None,
+                verdicts: tuple[str, ...], reason: str) -> None:
+    """Judge a contest's submissions again (all of them, one problem's, one, or those with
+    some verdicts), keeping every earlier judging."""
+    from server.actions.judging import rejudge
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    made = _run(settings, lambda s: rejudge(
+        s, contest, submission_id=submission_id, problem=problem,
+        verdicts=[v.upper() for v in verdicts], reason=reason))
+    count = made.submission_count
+    click.echo(f"rejudging {made.id}: queued {count} submission{'' if count == 1 else 's'}")
+    if settings.is_embedded:
+        click.echo("note: the embedded judge queue lives in the `podium serve` process: a "
+                   "running server judges these after its next start (the API queues them at "
+                   "once: POST /api/v1/contests/<slug>/rejudgings)", err=True)
+
+
 @cli.command()
 def demo() -> None:
     """Create the demo event (idempotent): a running contest, 3 problems, 20 contestants."""

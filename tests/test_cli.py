@@ -15,7 +15,7 @@ PODIUM = shutil.which("podium", path=str(Path(sys.executable).parent)) or "podiu
 COMMANDS = [[], ["serve"], ["worker"], ["db"], ["db", "upgrade"], ["db", "current"], ["user"],
             ["user", "create"], ["user", "token"], ["demo"], ["plugins"], ["judge"],
             ["judge", "add-host"], ["judge", "doctor"], ["problem", "import"],
-            ["problem", "verify"]]
+            ["problem", "verify"], ["rejudge"]]
 
 
 def run(*args: str, data_dir: Path, env: dict[str, str] | None = None,
@@ -44,6 +44,9 @@ def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
         (["serve", "--bogus"], "No such option '--bogus'"),
         (["worker", "--server", "ftp://x", "--token", "t"], "--server must be an http"),
         (["user", "create", "x", "--admin", "--role", "jury"], "--admin and --role disagree"),
+        (["rejudge"], "Missing argument 'CONTEST'"),
+        (["rejudge", "spring", "--submission", "abc"], "'abc' is not a valid integer"),
+        (["rejudge", "spring", "--submission", "0"], "0 is not in the range x>=1"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_clear_line(args: list[str], message: str,
@@ -75,8 +78,10 @@ def test_bad_settings_are_one_line(tmp_path: Path) -> None:
 def test_db_upgrade_user_create_and_token(tmp_path: Path) -> None:
     upgraded = run("db", "upgrade", data_dir=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "database at 0001" in upgraded.stdout
-    assert run("db", "current", data_dir=tmp_path).stdout.strip() == "0001"
+    from server import migrate
+
+    assert f"database at {migrate.head()}" in upgraded.stdout
+    assert run("db", "current", data_dir=tmp_path).stdout.strip() == migrate.head()
 
     created = run("user", "create", "root", "--admin", data_dir=tmp_path)
     assert created.returncode == 0, created.stderr

@@ -448,7 +448,8 @@ async def list_rejudgings(services: Services, contest: int | str) -> list[Rejudg
         judgings = list(await session.exec(select(Judging).where(
             col(Judging.rejudging_id).in_(select(Rejudging.id).where(
                 Rejudging.contest_id == the_contest.id)))))
-    summaries = {r.id: RejudgingSummary(r, labels.get(r.problem_id)) for r in rejudgings}  # type: ignore[arg-type]
+    summaries = {r.id: RejudgingSummary(r, labels.get(r.problem_id or 0))
+                 for r in rejudgings}
     for judging in judgings:
         summary = summaries[judging.rejudging_id]  # type: ignore[index]
         if judging.verdict is not None:

@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.actions.base import audit, contest_by_ref, emit, get_or_404, unit_of_work
 from server.actions.badges import award_badge
 from server.actions.errors import Forbidden, Invalid, NotFound
+from server.actions.queueing import enqueue_submission, fresh_pending
 from server.actions.standings import refresh_teams
 from server.components import ProblemInfo, TeamInfo, Verdict, VerdictEvent
 from server.models import (
@@ -24,6 +26,7 @@ from server.models import (
     ContestProblem,
     Judging,
     JudgingRun,
+    Rejudging,
     Role,
     Submission,
     SubmissionFile,
@@ -36,7 +39,7 @@ from server.models import (
 from server.scoreboard.engine import contest_info
 from server.services import Services
 
-__all__ = ["MAX_FILES", "MAX_SOURCE_BYTES", "record_verdict", "submit"]
+__all__ = ["MAX_FILES", "MAX_SOURCE_BYTES", "finish_rejudging_if_done", "record_verdict", "submit"]
 
 log = logging.getLogger("podium.submissions")
 
@@ -124,6 +127,7 @@ async def submit(
         if enabled is None:
             raise Invalid(f"language {language!r} is not enabled for this contest",
                           field="language")
+        pending = await fresh_pending(session, team_id)
         submission = Submission(
             contest_id=the_contest.id, team_id=team_id, user_id=user.id if user else None,
             problem_id=link.problem_id, language=language, submitted_at=now,
@@ -137,13 +141,9 @@ async def submit(
         audit(session, actor=user, action="submission.create", object_type="submission",
               object_id=submission.id, contest_id=the_contest.id,
               data={"team_id": team_id, "problem": link.label, "language": language})
-    try:
-        await services.queue.enqueue(
-            {"submission_id": submission.id, "contest_id": the_contest.id},
-            priority=1 if the_contest.is_practice else 0,
-        )
-    except Exception:  # stored and committed: `podium queue rebuild` re-enqueues it
-        log.exception("could not enqueue submission %s", submission.id)
+    await enqueue_submission(services, submission_id=submission.id,  # type: ignore[arg-type]
+                             contest_id=the_contest.id,  # type: ignore[arg-type]
+                             practice=the_contest.is_practice, pending=pending)
     await emit(services, the_contest, "submission.created",
                {"id": submission.id, "team_id": team_id, "problem": link.label,
                 "language": language},
@@ -166,7 +166,15 @@ async def record_verdict(
     max_memory_kb: int | None = None,
     actor: User | None = None,
 ) -> Judging:
-    """Record a finished judging. With a ``job_key``, a second call records nothing."""
+    """Record a finished judging. With a ``job_key``, a second call records nothing.
+
+    The job of the latest rejudge of a submission (or, never rejudged, its latest result)
+    decides its verdict. A result whose job a rejudge replaced meanwhile (a late post of the old
+    job) is kept as history (``is_current`` False) and changes neither the submission nor the
+    standings: the job key decides which result is which. A rejudge's pending judging (created
+    by ``rejudge``, keyed at claim time) is filled in; the last one of a rejudging marks it
+    finished.
+    """
     try:
         verdict = Verdict(verdict)
     except ValueError:
@@ -175,36 +183,62 @@ async def record_verdict(
         raise Invalid("score must be a fraction between 0 and 1", field="score")
     if job_key is not None:
         existing = await _judging_by_key(services, job_key)
-        if existing is not None:
+        if existing is not None and existing.verdict is not None:
             return existing
     try:
         async with unit_of_work(services) as session:
             submission = await get_or_404(session, Submission, submission_id, "submission")
             contest = await get_or_404(session, Contest, submission.contest_id, "contest")
-            for old in await session.exec(select(Judging).where(
-                    Judging.submission_id == submission_id, col(Judging.is_current).is_(True))):
-                old.is_current = False
-                session.add(old)
-            judging = Judging(
-                submission_id=submission_id, judge_host=judge_host, job_key=job_key,
-                finished_at=utcnow(), verdict=verdict.value, score=score,
-                max_time_ms=max_time_ms, max_memory_kb=max_memory_kb,
-                compile_output=compile_output[:65536], error=error[:65536], is_current=True,
-            )
+            judging = None
+            if job_key is not None:
+                judging = (await session.exec(select(Judging).where(
+                    Judging.job_key == job_key))).first()
+            if judging is not None:  # a rejudge's pending judging, claimed by this job
+                if judging.submission_id != submission_id:
+                    raise Invalid(f"job {job_key!r} judges submission {judging.submission_id}, "
+                                  f"not {submission_id}", field="submission_id")
+                current = not await _exists(session, select(Judging.id).where(  # a later rejudge?
+                    Judging.submission_id == submission_id, col(Judging.id) > judging.id,
+                    col(Judging.rejudging_id).is_not(None)))
+            else:
+                current = job_key is None or not await _exists(session, select(Judging.id).where(
+                    Judging.submission_id == submission_id,
+                    col(Judging.rejudging_id).is_not(None)))
+                judging = Judging(submission_id=submission_id, job_key=job_key)
+            if current:
+                for old in await session.exec(select(Judging).where(
+                        Judging.submission_id == submission_id,
+                        col(Judging.is_current).is_(True))):
+                    old.is_current = False
+                    session.add(old)
+            judging.judge_host = judge_host or judging.judge_host
+            judging.finished_at = utcnow()
+            judging.verdict = verdict.value
+            judging.score = score
+            judging.max_time_ms = max_time_ms
+            judging.max_memory_kb = max_memory_kb
+            judging.compile_output = compile_output[:65536]
+            judging.error = error[:65536]
+            judging.is_current = current
             session.add(judging)
             await session.flush()
             for run in runs:
                 session.add(JudgingRun(judging_id=judging.id, **dict(run)))
-            submission.status = (SubmissionStatus.ERROR.value if verdict is Verdict.JUDGE_ERROR
-                                 else SubmissionStatus.JUDGED.value)
-            submission.verdict = verdict.value
-            submission.score = score
-            submission.current_judging_id = judging.id
-            session.add(submission)
+            if current:
+                submission.status = (SubmissionStatus.ERROR.value
+                                     if verdict is Verdict.JUDGE_ERROR
+                                     else SubmissionStatus.JUDGED.value)
+                submission.verdict = verdict.value
+                submission.score = score
+                submission.current_judging_id = judging.id
+                session.add(submission)
             audit(session, actor=actor, action="judging.verdict", object_type="submission",
                   object_id=submission_id, contest_id=contest.id,
                   data={"verdict": verdict.value, "score": score, "judging_id": judging.id,
-                        "judge_host": judge_host})
+                        "judge_host": judging.judge_host, "current": current,
+                        "rejudging_id": judging.rejudging_id})
+            if judging.rejudging_id is not None:
+                await finish_rejudging_if_done(session, judging.rejudging_id)
             event = await _verdict_event(session, contest, submission, verdict)
     except IntegrityError:
         if job_key is not None:  # a concurrent post of the same result won the race
@@ -212,6 +246,10 @@ async def record_verdict(
             if existing is not None:
                 return existing
         raise
+    if not current:
+        log.info("submission %s: judging %s (%s) was replaced by a rejudge; kept as history",
+                 submission_id, judging.id, verdict.value)
+        return judging
     await refresh_teams(services, contest.id, [submission.team_id])  # type: ignore[arg-type,list-item]
     plugins = services.plugins.for_contest(contest)
     for badge, settings in plugins.badges():
@@ -228,6 +266,25 @@ async def record_verdict(
                 "judging_id": judging.id, "verdict": verdict.value},
                hook="podium_verdict_recorded", submission=submission, judging=judging)
     return judging
+
+
+async def finish_rejudging_if_done(session: AsyncSession, rejudging_id: int) -> bool:
+    """Mark the rejudging finished once none of its judgings is pending (in the caller's
+    transaction); True if this call did it."""
+    await session.flush()
+    if await _exists(session, select(Judging.id).where(
+            Judging.rejudging_id == rejudging_id, col(Judging.finished_at).is_(None))):
+        return False
+    rejudging = await session.get(Rejudging, rejudging_id)
+    if rejudging is None or rejudging.finished_at is not None:
+        return False
+    rejudging.finished_at = utcnow()
+    session.add(rejudging)
+    return True
+
+
+async def _exists(session: AsyncSession, query: Any) -> bool:
+    return (await session.exec(query.limit(1))).first() is not None
 
 
 async def _judging_by_key(services: Services, job_key: str) -> Judging | None:

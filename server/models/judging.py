@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from server.models.base import SQLModel, UTCDateTime, created_field
+from server.models.base import JSON_T, SQLModel, UTCDateTime, created_field
 
 __all__ = [
     "JudgeHost",
@@ -69,6 +69,11 @@ class SubmissionFile(SQLModel, table=True):
 
 
 class Rejudging(SQLModel, table=True):
+    """A request to judge submissions again: who, why, which ones, when, how many.
+
+    Its judgings carry ``rejudging_id``; ``finished_at`` is set when the last one finished.
+    """
+
     __tablename__ = "rejudgings"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,6 +84,16 @@ class Rejudging(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     created_at: datetime = created_field()
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    problem_id: int | None = Field(default=None, foreign_key="problems.id", ondelete="SET NULL")
+    """Scope: only this problem's submissions (None: every problem)."""
+    submission_id: int | None = Field(
+        default=None, foreign_key="submissions.id", ondelete="SET NULL"
+    )
+    """Scope: only this submission (None: every submission in scope)."""
+    verdicts: list[str] = Field(default_factory=list, sa_type=JSON_T)
+    """Scope: only submissions whose current verdict is one of these (empty: any)."""
+    submission_count: int = Field(default=0)
+    """How many submissions it queued."""
 
 
 class Judging(SQLModel, table=True):
@@ -103,6 +118,8 @@ class Judging(SQLModel, table=True):
     compile_output: str = Field(default="", sa_type=sa.Text)
     error: str = Field(default="", sa_type=sa.Text)
     is_current: bool = Field(default=True)
+    verdict_before: str | None = Field(default=None, max_length=8)
+    """For a rejudge's judging: the submission's verdict when the rejudge queued it."""
 
 
 class JudgingRun(SQLModel, table=True):

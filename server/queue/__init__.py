@@ -9,8 +9,14 @@ Life of a job: :meth:`~JudgeQueue.enqueue` makes it *waiting*; :meth:`~JudgeQueu
 it to one worker (*in progress*, ``attempts`` counts deliveries); the worker renews its lease
 with :meth:`~JudgeQueue.heartbeat` and finishes with :meth:`~JudgeQueue.ack`. A supervisor
 calls :meth:`~JudgeQueue.reclaim` periodically: jobs whose worker was silent for longer than the
-lease become waiting again and go to the next claimer, ahead of newer jobs of their priority.
+lease become waiting again and go to the next claimer, ahead of newer jobs of their band.
 A job is therefore delivered at least once; handlers must be idempotent (check ``attempts``).
+
+Order: a job has a *priority* (:data:`HIGH` contest work, :data:`LOW` practice) and a *band*
+(0 … :data:`BANDS` - 1) inside it. Claims take the lowest (priority, band) that has a waiting
+job, and the earliest enqueued job inside it; a reclaimed job keeps its priority, band and place.
+:func:`band_for` is the policy the server uses: a team with fewer pending submissions first,
+rejudges after every fresh submission of their priority.
 """
 
 from __future__ import annotations
@@ -22,12 +28,18 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 __all__ = [
+    "BANDS",
     "HIGH",
+    "LANES",
     "LOW",
+    "PENDING_BANDS",
     "PRIORITIES",
+    "REJUDGE_BAND",
     "Job",
     "JudgeQueue",
     "QueueStats",
+    "band_for",
+    "check_band",
     "check_priority",
     "check_worker",
     "make_queue",
@@ -38,6 +50,23 @@ HIGH = 0
 LOW = 1
 """Priority of practice submissions."""
 PRIORITIES = (HIGH, LOW)
+
+BANDS = 5
+"""Bands inside each priority; band 0 is claimed first."""
+PENDING_BANDS = 4
+"""Bands 0-3: a fresh submission's band is its team's other pending submissions, capped at 3."""
+REJUDGE_BAND = 4
+"""The band of rejudges: after every fresh submission of the same priority."""
+LANES = tuple((priority, band) for priority in PRIORITIES for band in range(BANDS))
+"""Every (priority, band) in claim order."""
+
+
+def band_for(*, pending: int = 0, rejudge: bool = False) -> int:
+    """The band of a job: :data:`REJUDGE_BAND` for a rejudge, else ``min(pending, 3)`` where
+    ``pending`` counts the team's submissions still waiting for their first verdict."""
+    if rejudge:
+        return REJUDGE_BAND
+    return min(max(pending, 0), PENDING_BANDS - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +81,10 @@ class Job:
     """Deliveries so far, this one included: 1 on the first claim."""
     worker: str
     """The worker that holds the job."""
+    priority: int = HIGH
+    """The priority it was enqueued with."""
+    band: int = 0
+    """The band it was enqueued with (kept when it is reclaimed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,21 +101,25 @@ class QueueStats:
 
 @runtime_checkable
 class JudgeQueue(Protocol):
-    """At-least-once job queue with two priorities, long-poll claims and leases."""
+    """At-least-once job queue with two priorities of :data:`BANDS` bands each, long-poll
+    claims and leases."""
 
-    async def enqueue(self, payload: dict[str, Any], *, priority: int = HIGH) -> str:
-        """Add a job; ``priority`` is :data:`HIGH` (0, contest) or :data:`LOW` (1, practice).
+    async def enqueue(self, payload: dict[str, Any], *, priority: int = HIGH,
+                      band: int = 0) -> str:
+        """Add a job; ``priority`` is :data:`HIGH` (0, contest) or :data:`LOW` (1, practice),
+        ``band`` 0 … :data:`BANDS` - 1 orders jobs inside a priority (0 first).
 
         Returns the job id. Raises ``TypeError``/``ValueError`` for a payload that is not a
-        JSON-serialisable dict, ``ValueError`` for another priority.
+        JSON-serialisable dict, ``ValueError`` for another priority or band.
         """
         ...
 
     async def claim(self, worker: str, *, timeout: float = 0.0) -> Job | None:
         """Take the next job for ``worker``, waiting up to ``timeout`` seconds for one.
 
-        High priority first; within a priority, the earliest enqueued first (a reclaimed job
-        keeps its place). ``timeout=0`` never waits. Returns None when nothing came in time.
+        High priority first, then the lowest band; within a band, the earliest enqueued first
+        (a reclaimed job keeps its band and place). ``timeout=0`` never waits. Returns None
+        when nothing came in time.
         """
         ...
 
@@ -118,6 +155,13 @@ def check_priority(priority: int) -> int:
     if priority not in PRIORITIES or isinstance(priority, bool):
         raise ValueError(f"priority must be {HIGH} (high) or {LOW} (low), not {priority!r}")
     return priority
+
+
+def check_band(band: int) -> int:
+    """``band`` if it is an int in 0 … :data:`BANDS` - 1, else ``ValueError``."""
+    if not isinstance(band, int) or isinstance(band, bool) or not 0 <= band < BANDS:
+        raise ValueError(f"band must be an int from 0 to {BANDS - 1}, not {band!r}")
+    return band
 
 
 def check_worker(worker: str) -> str:

@@ -1,10 +1,12 @@
 """In-process judge queue for the embedded mode (one process, one event loop).
 
-Jobs live in a dict; each priority keeps a heap of waiting jobs ordered by enqueue sequence,
-so a reclaimed job goes back ahead of newer jobs of its priority, as on Redis. Heap items of
+Jobs live in a dict; each lane (priority, band) keeps a heap of waiting jobs ordered by enqueue
+sequence, so a reclaimed job goes back ahead of newer jobs of its band, as on Redis. Heap items of
 jobs acknowledged after a reclaim go stale and are skipped lazily. Long-poll
 claimers wait on futures that :meth:`MemoryJudgeQueue.enqueue` and
-:meth:`MemoryJudgeQueue.reclaim` resolve; nothing polls. Nothing survives a restart.
+:meth:`MemoryJudgeQueue.reclaim` resolve; nothing polls. Nothing survives a restart, so job
+ids carry a random token of the instance: a job id is never reused by the next process (it is
+the idempotency key of a judging).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import asyncio
 import heapq
 import itertools
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
-from server.queue import PRIORITIES, Job, QueueStats, check_priority, check_worker
+from server.queue import LANES, Job, QueueStats, check_band, check_priority, check_worker
 
 __all__ = ["MemoryJudgeQueue"]
 
@@ -26,7 +29,8 @@ __all__ = ["MemoryJudgeQueue"]
 @dataclass(slots=True)
 class _Entry:
     seq: int
-    priority: int
+    lane: int
+    """Index in :data:`server.queue.LANES`."""
     data: str
     enqueued_at: float
     attempts: int = 0
@@ -42,20 +46,22 @@ class MemoryJudgeQueue:
         """``clock`` (seconds, monotonic) is replaceable for tests."""
         self._clock = clock
         self._seq = itertools.count(1)
+        self._run = secrets.token_hex(4)
         self._jobs: dict[str, _Entry] = {}
-        self._waiting: dict[int, list[tuple[int, str]]] = {p: [] for p in PRIORITIES}
+        self._waiting: list[list[tuple[int, str]]] = [[] for _ in LANES]
         self._waiting_count = 0
         self._waiters: set[asyncio.Future[None]] = set()
 
-    async def enqueue(self, payload: dict[str, Any], *, priority: int = 0) -> str:
-        """Add a job; returns its id."""
-        check_priority(priority)
+    async def enqueue(self, payload: dict[str, Any], *, priority: int = 0, band: int = 0) -> str:
+        """Add a job; returns its id, ``<priority>b<band>-<instance token>-<sequence>``."""
+        lane = LANES.index((check_priority(priority), check_band(band)))
         if not isinstance(payload, dict):
             raise TypeError(f"a payload must be a dict, not {type(payload).__name__}")
+        data = json.dumps(payload)
         seq = next(self._seq)
-        job_id = f"{priority}-{seq}"
-        self._jobs[job_id] = _Entry(seq, priority, json.dumps(payload), self._clock())
-        heapq.heappush(self._waiting[priority], (seq, job_id))
+        job_id = f"{priority}b{band}-{self._run}-{seq}"
+        self._jobs[job_id] = _Entry(seq, lane, data, self._clock())
+        heapq.heappush(self._waiting[lane], (seq, job_id))
         self._waiting_count += 1
         self._wake()
         return job_id
@@ -107,7 +113,7 @@ class MemoryJudgeQueue:
         for job_id, entry in self._jobs.items():
             if entry.worker is not None and now - entry.renewed_at >= lease_seconds:
                 entry.worker = None
-                heapq.heappush(self._waiting[entry.priority], (entry.seq, job_id))
+                heapq.heappush(self._waiting[entry.lane], (entry.seq, job_id))
                 count += 1
         self._waiting_count += count
         if count:
@@ -116,7 +122,7 @@ class MemoryJudgeQueue:
 
     async def stats(self) -> QueueStats:
         """Waiting and in-progress counts, age of the oldest waiting job."""
-        heads = [self._head(p) for p in PRIORITIES]
+        heads = [self._head(lane) for lane in range(len(LANES))]
         times = [self._jobs[job_id].enqueued_at for job_id in heads if job_id is not None]
         return QueueStats(
             waiting=self._waiting_count,
@@ -127,26 +133,26 @@ class MemoryJudgeQueue:
     async def purge(self) -> None:
         """Drop every job."""
         self._jobs.clear()
-        for heap in self._waiting.values():
+        for heap in self._waiting:
             heap.clear()
         self._waiting_count = 0
 
     def _take(self, worker: str) -> Job | None:
-        for priority in PRIORITIES:
-            job_id = self._head(priority)
+        for lane, (priority, band) in enumerate(LANES):
+            job_id = self._head(lane)
             if job_id is not None:
-                heapq.heappop(self._waiting[priority])
+                heapq.heappop(self._waiting[lane])
                 self._waiting_count -= 1
                 entry = self._jobs[job_id]
                 entry.worker = worker
                 entry.attempts += 1
                 entry.renewed_at = self._clock()
-                return Job(job_id, json.loads(entry.data), entry.attempts, worker)
+                return Job(job_id, json.loads(entry.data), entry.attempts, worker, priority, band)
         return None
 
-    def _head(self, priority: int) -> str | None:
-        """The first waiting job of ``priority``, after dropping stale heap items."""
-        heap = self._waiting[priority]
+    def _head(self, lane: int) -> str | None:
+        """The first waiting job of a lane, after dropping stale heap items."""
+        heap = self._waiting[lane]
         while heap:
             job_id = heap[0][1]
             entry = self._jobs.get(job_id)

@@ -2,24 +2,27 @@
 
 Layout under ``<prefix>queue:{q}:`` (the ``{q}`` hash tag keeps every key in one cluster slot):
 
-- ``p0`` and ``p1``: one stream per priority, entries ``{"p": <payload JSON>}``, read through
-  the consumer group ``judges``. An entry stays in the stream until it is acknowledged
-  (``XACK`` + ``XDEL``), so ``XLEN`` - pending = jobs never delivered.
+- one stream per lane (priority, band): ``p0`` … ``p0b4`` then ``p1`` … ``p1b4`` (band 0 is
+  plain ``p<priority>``), entries ``{"p": <payload JSON>}``, read through the consumer group
+  ``judges``. An entry stays in the stream until it is acknowledged (``XACK`` + ``XDEL``), so
+  ``XLEN`` - pending = jobs never delivered.
 - ``wake``: a one-entry stream that :meth:`RedisJudgeQueue.reclaim` appends to, so that
   long-polling claimers notice reclaimed jobs.
 
-A job id is ``<priority>:<stream entry id>``. Claimed jobs are in the group's pending entries
+A job id is ``<priority>:<stream entry id>`` (band 0) or ``<priority>b<band>:<stream entry id>``.
+Claimed jobs are in the group's pending entries
 list (PEL) under the worker's name; ``XPENDING`` gives the delivery count (``attempts``) and the
 idle time (the lease). :meth:`~RedisJudgeQueue.reclaim` moves expired entries to the reserved
 consumer ``~reclaimed`` with ``XCLAIM … JUSTID`` (delivery count unchanged); ``claim`` takes
-those first, with a plain ``XCLAIM`` that counts a delivery. Every multi-step operation is one
+those first (per stream, so a reclaimed job keeps its band), with a plain ``XCLAIM`` that
+counts a delivery. Claims walk the streams in lane order. Every multi-step operation is one
 Lua script, hence atomic: two workers never get the same delivery, and a heartbeat can never
 take over a job that was reclaimed meanwhile.
 
 A long-poll ``claim`` runs the claim script and, when it finds nothing, waits with ``XREAD
 BLOCK`` for an entry newer than the ones the script saw, then tries again. ``XREAD`` claims
-nothing, so a wake-up never takes a job a worker does not want, and the high priority stream
-always goes first. The client's ``socket_timeout`` (None by default) must be longer than the
+nothing, so a wake-up never takes a job a worker does not want, and the best lane always
+goes first. The client's ``socket_timeout`` (None by default) must be longer than the
 longest claim timeout. The client may use ``decode_responses`` True or False; it is never
 closed here. Needs Redis >= 6.2 (``XPENDING … IDLE``, exclusive ranges).
 """
@@ -32,7 +35,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from server.queue import PRIORITIES, Job, QueueStats, check_priority, check_worker
+from server.queue import LANES, Job, QueueStats, check_band, check_priority, check_worker
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -44,7 +47,7 @@ GROUP = "judges"
 RECLAIMED = "~reclaimed"
 """The consumer that holds reclaimed jobs until a worker claims them."""
 
-_JOB_ID = re.compile(r"^([0-9]+):([0-9]+-[0-9]+)$")
+_JOB_ID = re.compile(r"^([0-9]+)(?:b([0-9]+))?:([0-9]+-[0-9]+)$")
 
 # Creates the group (and the stream) unless it exists; BUSYGROUP is expected and ignored.
 _ENSURE = """
@@ -53,8 +56,8 @@ local function ensure(key)
 end
 """
 
-# KEYS: stream p0, stream p1, wake. ARGV: group, worker, reclaimed consumer.
-# Returns {priority, entry id, payload, deliveries} or {-1, last id p0, last id p1, last id wake}.
+# KEYS: the lane streams in claim order, then wake. ARGV: group, worker, reclaimed consumer.
+# Returns {lane, entry id, payload, deliveries} or {-1, last id of every key}.
 _CLAIM = _ENSURE + """
 local function field(fields, name)
   for i = 1, #fields, 2 do
@@ -62,7 +65,7 @@ local function field(fields, name)
   end
   return '{}'
 end
-for i = 1, 2 do
+for i = 1, #KEYS - 1 do
   local key = KEYS[i]
   ensure(key)
   while true do
@@ -85,17 +88,17 @@ for i = 1, 2 do
   end
 end
 local last = {-1}
-for i = 1, 3 do
+for i = 1, #KEYS do
   local newest = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
   if #newest > 0 then last[i + 1] = newest[1][1] else last[i + 1] = '0-0' end
 end
 return last
 """
 
-# KEYS: stream p0, stream p1, wake. ARGV: group, min idle ms, reclaimed consumer.
+# KEYS: the lane streams, then wake. ARGV: group, min idle ms, reclaimed consumer.
 _RECLAIM = _ENSURE + """
 local total = 0
-for i = 1, 2 do
+for i = 1, #KEYS - 1 do
   local key = KEYS[i]
   ensure(key)
   local start = '-'
@@ -116,7 +119,7 @@ for i = 1, 2 do
   end
 end
 if total > 0 then
-  redis.call('XADD', KEYS[3], 'MAXLEN', 1, '*', 'reclaimed', total)
+  redis.call('XADD', KEYS[#KEYS], 'MAXLEN', 1, '*', 'reclaimed', total)
 end
 return total
 """
@@ -138,12 +141,12 @@ if n == 1 then redis.call('XDEL', KEYS[1], ARGV[2]) end
 return n
 """
 
-# KEYS: stream p0, stream p1. ARGV: group, reclaimed consumer.
+# KEYS: the lane streams. ARGV: group, reclaimed consumer.
 # Returns {seconds, microseconds, then per stream: waiting, in progress, oldest waiting id}.
 _STATS = _ENSURE + """
 local t = redis.call('TIME')
 local out = {t[1], t[2]}
-for i = 1, 2 do
+for i = 1, #KEYS do
   local key = KEYS[i]
   ensure(key)
   local length = redis.call('XLEN', key)
@@ -181,6 +184,11 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _job_id(lane: int, entry_id: str) -> str:
+    priority, band = LANES[lane]
+    return f"{priority}{f'b{band}' if band else ''}:{entry_id}"
+
+
 def _entry_ms(entry_id: str) -> int:
     return int(entry_id.split("-", 1)[0])
 
@@ -191,7 +199,8 @@ class RedisJudgeQueue:
     def __init__(self, redis: Redis, prefix: str = "podium:") -> None:
         self._redis = redis
         base = f"{prefix}queue:{{q}}:"
-        self._streams = [f"{base}p{priority}" for priority in PRIORITIES]
+        self._streams = [f"{base}p{priority}" + (f"b{band}" if band else "")
+                         for priority, band in LANES]
         self._wake = f"{base}wake"
         self._claim_script = redis.register_script(_CLAIM)
         self._reclaim_script = redis.register_script(_RECLAIM)
@@ -204,13 +213,13 @@ class RedisJudgeQueue:
         """Every Redis key the queue uses."""
         return [*self._streams, self._wake]
 
-    async def enqueue(self, payload: dict[str, Any], *, priority: int = 0) -> str:
-        """``XADD`` the job to its priority's stream; returns ``<priority>:<entry id>``."""
-        check_priority(priority)
+    async def enqueue(self, payload: dict[str, Any], *, priority: int = 0, band: int = 0) -> str:
+        """``XADD`` the job to its lane's stream; returns ``<priority>[b<band>]:<entry id>``."""
+        lane = LANES.index((check_priority(priority), check_band(band)))
         if not isinstance(payload, dict):
             raise TypeError(f"a payload must be a dict, not {type(payload).__name__}")
-        entry_id = await self._redis.xadd(self._streams[priority], {"p": json.dumps(payload)})
-        return f"{priority}:{_text(entry_id)}"
+        entry_id = await self._redis.xadd(self._streams[lane], {"p": json.dumps(payload)})
+        return _job_id(lane, _text(entry_id))
 
     async def claim(self, worker: str, *, timeout: float = 0.0) -> Job | None:
         """Take the next job, waiting up to ``timeout`` seconds (``XREAD BLOCK``)."""
@@ -221,10 +230,12 @@ class RedisJudgeQueue:
             reply = await self._claim_script(
                 keys=[*self._streams, self._wake], args=[GROUP, worker, RECLAIMED]
             )
-            priority = int(reply[0])
-            if priority >= 0:
+            lane = int(reply[0])
+            if lane >= 0:
                 entry_id, payload, deliveries = _text(reply[1]), reply[2], int(reply[3])
-                return Job(f"{priority}:{entry_id}", json.loads(payload), deliveries, worker)
+                priority, band = LANES[lane]
+                return Job(_job_id(lane, entry_id), json.loads(payload), deliveries, worker,
+                           priority, band)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
@@ -258,7 +269,7 @@ class RedisJudgeQueue:
         )
 
     async def stats(self) -> QueueStats:
-        """One atomic snapshot of both streams (ages by the Redis server's clock)."""
+        """One atomic snapshot of every stream (ages by the Redis server's clock)."""
         reply = await self._stats_script(keys=self._streams, args=[GROUP, RECLAIMED])
         now_ms = int(reply[0]) * 1000 + int(reply[1]) / 1000
         waiting = in_progress = 0
@@ -279,6 +290,9 @@ class RedisJudgeQueue:
 
     def _parse(self, job_id: str) -> tuple[str, str] | None:
         match = _JOB_ID.match(job_id) if isinstance(job_id, str) else None
-        if match is None or int(match.group(1)) not in PRIORITIES:
+        if match is None or (match.group(2) is not None and int(match.group(2)) == 0):
+            return None  # band 0 is spelt without "b0"
+        lane = (int(match.group(1)), int(match.group(2) or 0))
+        if lane not in LANES:
             return None
-        return self._streams[int(match.group(1))], match.group(2)
+        return self._streams[LANES.index(lane)], match.group(3)

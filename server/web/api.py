@@ -27,6 +27,7 @@ from server.web.auth import (
     services_of,
     team_of,
 )
+from server.web.rejudge_api import RejudgingController
 from server.web.schemas import (
     ContestIn,
     ContestOut,
@@ -340,7 +341,7 @@ class SubmissionController(Controller):
 api_router = Router(
     path="/api/v1",
     route_handlers=[AuthController, UserController, CatalogController, ProblemController,
-                    ContestController, SubmissionController],
+                    ContestController, SubmissionController, RejudgingController],
     dependencies={"user": Provide(current_api_user)},
     tags=["api"],
 )

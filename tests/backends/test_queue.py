@@ -9,7 +9,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from server.queue import HIGH, LOW, JudgeQueue, QueueStats, make_queue
+from server.queue import (
+    BANDS,
+    HIGH,
+    LOW,
+    REJUDGE_BAND,
+    JudgeQueue,
+    QueueStats,
+    band_for,
+    make_queue,
+)
 from server.queue.memory import MemoryJudgeQueue
 from server.queue.redis import RedisJudgeQueue
 from tests.backends.conftest import Backend, RedisFactory
@@ -307,3 +316,109 @@ async def test_redis_claim_timeout_zero_never_blocks(
         assert await queue.claim("w", timeout=0) is None
         assert await queue.claim("w", timeout=-1) is None
     assert time.monotonic() - started < 0.5
+
+
+# ------------------------------------------------------------------ priority bands
+
+
+async def test_fewer_pending_first(queue: JudgeQueue) -> None:
+    """A team with 5 pending submissions and a team with 1: the second team's job goes first."""
+    busy = await queue.enqueue({"team": "busy"}, band=band_for(pending=5))
+    quiet = await queue.enqueue({"team": "quiet"}, band=band_for(pending=1))
+    job = await queue.claim("w")
+    assert job is not None and (job.id, job.band) == (quiet, 1)
+    job = await queue.claim("w")
+    assert job is not None and (job.id, job.band) == (busy, 3)
+
+
+def test_band_policy() -> None:
+    assert [band_for(pending=n) for n in range(7)] == [0, 1, 2, 3, 3, 3, 3]
+    assert band_for(pending=-1) == 0
+    assert band_for(pending=0, rejudge=True) == REJUDGE_BAND == BANDS - 1
+
+
+async def test_contest_before_practice_whatever_the_band(queue: JudgeQueue) -> None:
+    practice = await queue.enqueue({"n": "practice"}, priority=LOW, band=0)
+    rejudge = await queue.enqueue({"n": "contest rejudge"}, band=REJUDGE_BAND)
+    busy = await queue.enqueue({"n": "contest, busy team"}, band=band_for(pending=9))
+    fresh = await queue.enqueue({"n": "contest, fresh"})
+    assert await claim_ids(queue, "w", 4) == [fresh, busy, rejudge, practice]
+
+
+async def test_fifo_inside_a_band(queue: JudgeQueue) -> None:
+    ids = [await queue.enqueue({"n": n}, band=2) for n in range(5)]
+    other = await queue.enqueue({"n": "other band"}, band=3)
+    assert await claim_ids(queue, "w", 6) == [*ids, other]
+
+
+async def test_every_lane_is_distinct_and_ordered(queue: JudgeQueue) -> None:
+    lanes = [(priority, band) for priority in (LOW, HIGH) for band in reversed(range(BANDS))]
+    ids = {await queue.enqueue({"lane": list(lane)}, priority=lane[0], band=lane[1]): lane
+           for lane in lanes}
+    assert len(ids) == 2 * BANDS
+    got = []
+    while (job := await queue.claim("w")) is not None:
+        assert (job.priority, job.band) == tuple(job.payload["lane"]) == ids[job.id]
+        assert await queue.heartbeat(job.id, "w")
+        got.append((job.priority, job.band))
+    assert got == sorted(lanes)
+    assert (await queue.stats()).in_progress == 2 * BANDS
+
+
+async def test_reclaimed_jobs_keep_their_band(queue: JudgeQueue) -> None:
+    held = await queue.enqueue({"n": "held"}, band=2)
+    assert (await queue.claim("crashed")).id == held  # type: ignore[union-attr]
+    later = await queue.enqueue({"n": "later, same band"}, band=2)
+    better = await queue.enqueue({"n": "better band"}, band=1)
+    worse = await queue.enqueue({"n": "worse band"}, band=3)
+    practice = await queue.enqueue({"n": "practice"}, priority=LOW)
+    assert await queue.reclaim(0) == 1
+    jobs = []
+    while (job := await queue.claim("w2")) is not None:
+        jobs.append(job)
+    assert [j.id for j in jobs] == [better, held, later, worse, practice]
+    again = jobs[1]
+    assert (again.band, again.priority, again.attempts) == (2, HIGH, 2)
+    assert await queue.ack(held) and not await queue.heartbeat(held, "crashed")
+
+
+async def test_long_poll_wakes_up_for_any_band(queue: JudgeQueue) -> None:
+    waiter = asyncio.create_task(queue.claim("w", timeout=10))
+    await asyncio.sleep(0.1)
+    job_id = await queue.enqueue({"n": 1}, priority=LOW, band=REJUDGE_BAND)
+    job = await asyncio.wait_for(waiter, 10)
+    assert job is not None and (job.id, job.priority, job.band) == (job_id, LOW, REJUDGE_BAND)
+
+
+async def test_band_validation_and_foreign_ids(queue: JudgeQueue) -> None:
+    for band in (BANDS, -1, True, 1.0, "1"):
+        with pytest.raises(ValueError):
+            await queue.enqueue({}, band=band)  # type: ignore[arg-type]
+    job_id = await queue.enqueue({"n": 1}, band=3)
+    for bogus in ("0b0:1-0", "0b9:1-0", "7b1:1-0", "0b3:", job_id + "x"):
+        assert not await queue.ack(bogus)
+        assert not await queue.heartbeat(bogus, "w")
+    stats = await queue.stats()
+    assert (stats.waiting, stats.in_progress) == (1, 0)
+
+
+async def test_memory_job_ids_differ_between_instances() -> None:
+    """Job ids are judging idempotency keys: a restarted embedded server must not reuse them."""
+    first, second = MemoryJudgeQueue(), MemoryJudgeQueue()
+    assert await first.enqueue({"n": 1}) != await second.enqueue({"n": 1})
+
+
+async def test_redis_band_zero_keeps_the_old_key_and_id_format(
+    redis_client: object, redis_prefix: str
+) -> None:
+    queue = RedisJudgeQueue(redis_client, redis_prefix)  # type: ignore[arg-type]
+    assert queue.keys[0] == f"{redis_prefix}queue:{{q}}:p0"
+    assert queue.keys[BANDS] == f"{redis_prefix}queue:{{q}}:p1"
+    assert queue.keys[REJUDGE_BAND] == f"{redis_prefix}queue:{{q}}:p0b{REJUDGE_BAND}"
+    assert len(queue.keys) == 2 * BANDS + 1
+    plain = await queue.enqueue({"n": 1})
+    banded = await queue.enqueue({"n": 2}, priority=LOW, band=2)
+    assert plain.startswith("0:") and banded.startswith("1b2:")
+    claimed = [await queue.claim("w"), await queue.claim("w")]
+    assert [j.id for j in claimed if j is not None] == [plain, banded]
+    assert await queue.ack(plain) and await queue.ack(banded)
