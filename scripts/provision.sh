@@ -4,7 +4,7 @@
 # Ensures, installing from the distribution's packages only when something is missing:
 #   python3 >= 3.11 with venv    PostgreSQL on 127.0.0.1:5432 (user postgres, no password)
 #   Redis on 127.0.0.1:6379      bubblewrap     chromium     a running Docker engine
-#   the judges' toolchains: gcc, g++, javac, /usr/bin/node, /usr/bin/rustc
+#   the judges' toolchains: gcc, g++, javac, /usr/bin/node, /usr/bin/rustc; pandoc
 #
 # Idempotent: when everything is there it only checks, and finishes in about a second.
 # Needs root or sudo only when it has to install or start something. Every missing service is a
@@ -275,6 +275,8 @@ have javac || packages+=(default-jdk-headless)
 # directory is invisible to them. Debian's rustc brings its sysroot (/usr/lib/rustlib) and cc.
 [ -x /usr/bin/node ] || packages+=(nodejs)
 [ -x /usr/bin/rustc ] || packages+=(rustc)
+# LaTeX problem statements (Kattis problem.en.tex) are converted to HTML with pandoc.
+have pandoc || packages+=(pandoc)
 
 chromium_bin() { command -v chromium || command -v chromium-browser || true; }
 if [ -z "$(chromium_bin)" ]; then
@@ -374,7 +376,7 @@ for tool in gcc g++ javac python3; do
     failed=1
   fi
 done
-for tool in /usr/bin/node /usr/bin/rustc; do
+for tool in /usr/bin/node /usr/bin/rustc /usr/bin/pandoc; do
   if [ -x "$tool" ]; then
     status "${tool##*/}" ok "$tool ($("$tool" --version 2>/dev/null | head -n 1))"
   else

@@ -130,3 +130,28 @@ def test_symlinks_checked_out_as_files_are_followed(tmp_path: Path) -> None:
         cases = {c.name: c for c in package.test_cases}
     assert cases["secret/b"].input.name == "a.in" and cases["secret/b"].answer.name == "a.ans"
     assert cases["secret/c"].input.name == "c.in"
+
+
+async def test_a_latex_statement_becomes_html_with_pandoc(services: Services,
+                                                          tmp_path: Path) -> None:
+    package = tmp_path / "guess"
+    shutil.copytree(REFERENCE / "guess", package)
+    shutil.copytree(VALIDATORS / "guess", package, dirs_exist_ok=True)
+    with load_package(package) as loaded:
+        report = await import_package(services, loaded)
+    problem = report.problem
+    assert problem.statement_format == "html"  # the English LaTeX, not the Swedish Markdown
+    assert '<h2 class="unnumbered" id="interaction">Interaction</h2>' in problem.statement
+    assert '<span class="math inline">\\(1000\\)</span>' in problem.statement
+    assert "\\problemname" not in problem.statement
+    assert not any("LaTeX" in w for w in report.warnings)
+
+
+async def test_without_a_converter_the_latex_source_is_kept_with_a_notice(
+        services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pandoc on this PATH
+    with load_package(REFERENCE / "hello") as loaded:
+        report = await import_package(services, loaded)
+    assert report.problem.statement_format == "latex"
+    assert "\\problemname" in report.problem.statement
+    assert any("kept as source" in w and "install pandoc" in w for w in report.warnings)

@@ -80,16 +80,19 @@ async def import_package(
         warnings.append(f"the package declares no time limit: {time_limit:g} s until "
                         "`podium problem verify` measures one")
     statement, statement_format = "", "text"
-    for fmt in STATEMENT_ORDER:
-        found = [s for s in package.statements if s.format == fmt]
-        if found:
-            chosen = next((s for s in found if s.language == "en"), found[0])
-            statement = chosen.path.read_text(errors="replace")
-            statement_format = FORMATS[fmt]
-            if fmt == "tex":
-                warnings.append("the statement is LaTeX: shown as source until a converter "
-                                "is installed")
-            break
+    chosen = min(package.statements, default=None, key=lambda s: (
+        s.language != "en", STATEMENT_ORDER.index(s.format)
+        if s.format in STATEMENT_ORDER else len(STATEMENT_ORDER)))
+    if chosen is not None and chosen.format in FORMATS:
+        statement = chosen.path.read_text(errors="replace")
+        statement_format = FORMATS[chosen.format]
+        if chosen.format == "tex":
+            from judges.problems.latex import LatexUnavailable, latex_to_html
+
+            try:
+                statement, statement_format = latex_to_html(statement), "html"
+            except LatexUnavailable as exc:
+                warnings.append(f"the statement is LaTeX, kept as source: {exc}")
     title = package.titles.get("en") or next(iter(package.titles.values()), package.short_name)
 
     store = blob_store(services)
