@@ -36,13 +36,21 @@ e.g. inside a private data dir, root keeps the snapshot in ``/var/cache/podium``
 
 **A box on the host** (removed when the context exits, also on errors)::
 
-    <tmp>/podium-box-XXXXXXXX/   0700, owned by the program's uid
-        work/                    → /work
+    <tmp>/podium-box-XXXXXXXX/   0700, owned by the program's uid; as root, a tmpfs of
+        work/                    → /work       ``work_bytes`` (nosuid, nodev)
+
+As root, each box is a size-capped tmpfs mounted for it (and unmounted when it closes), so a
+program cannot fill the host's disk by writing many files each under the file size limit
+(RLIMIT_FSIZE caps one file). Without root (or without CAP_SYS_ADMIN, in a container) the box
+is a plain directory, bounded only by that limit and the time a run has. A judge killed
+outright leaves its mounted boxes behind (``grep podium-box /proc/self/mountinfo``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import errno
 import glob
 import hashlib
 import os
@@ -118,13 +126,16 @@ class BwrapSandbox:
     name = "bwrap"
 
     def __init__(self, *, tmp_dir: Path | None = None, uid: int = 65534, gid: int = 65534,
-                 tmp_bytes: int = 64 * 1024 * 1024) -> None:
+                 tmp_bytes: int = 64 * 1024 * 1024,
+                 work_bytes: int = 256 * 1024 * 1024) -> None:
         """``tmp_dir``: where boxes are made (default: the system temp dir); ``uid``/``gid``:
-        the program's ids; ``tmp_bytes``: the size of its /tmp."""
+        the program's ids; ``tmp_bytes``: the size of its /tmp; ``work_bytes``: the size of a
+        box (its work dir and the judge's files) when the judge runs as root."""
         self.tmp_dir = tmp_dir
         self.uid = uid
         self.gid = gid
         self.tmp_bytes = tmp_bytes
+        self.work_bytes = work_bytes
         self._setup: _Setup | None = None
 
     @property
@@ -152,14 +163,21 @@ class BwrapSandbox:
         setup = await self._ready()
         root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="podium-box-",
                                             dir=self.tmp_dir))
+        mounted = False
         try:
+            if setup.as_root:
+                mounted = _mount_tmpfs(root, self.work_bytes, self.uid, self.gid)
             (root / "work").mkdir(mode=0o700)
             if setup.as_root:
                 for path in (root, root / "work"):
                     os.chown(path, self.uid, self.gid)
             yield BwrapBox(self, setup, root)
         finally:
-            await asyncio.to_thread(remove_tree, root)
+            try:
+                if mounted:
+                    _unmount(root)
+            finally:
+                await asyncio.to_thread(remove_tree, root)
 
     async def _ready(self) -> _Setup:
         if self._setup is None:
@@ -256,6 +274,31 @@ class BwrapSandbox:
                     or (st.st_uid == self.uid and st.st_mode & stat.S_IXUSR)):
                 return directory
         return None
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_MS_NOSUID, _MS_NODEV, _MNT_DETACH = 2, 4, 2
+
+
+def _mount_tmpfs(path: Path, size: int, uid: int, gid: int) -> bool:
+    """Mount a tmpfs of ``size`` bytes owned by uid:gid (0700) on ``path``; False when this
+    process may not mount (no CAP_SYS_ADMIN)."""
+    options = f"size={size},mode=0700,uid={uid},gid={gid}".encode()
+    if _libc.mount(b"podium-box", os.fsencode(path), b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                   options) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code == errno.EPERM:
+        return False
+    raise OSError(code, f"cannot mount a tmpfs for the box: {os.strerror(code)}", str(path))
+
+
+def _unmount(path: Path) -> None:
+    """Unmount a box's tmpfs (lazily: nothing of the box runs any more)."""
+    if _libc.umount2(os.fsencode(path), _MNT_DETACH) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"cannot unmount the box: {os.strerror(code)}", str(path))
+
 
 def _walk(paths: list[str]) -> Iterator[str]:
     """The paths and, for real directories, everything under them (symlinks not followed)."""

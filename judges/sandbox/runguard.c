@@ -61,6 +61,11 @@
  * Podium's Python side then looks for an out-of-memory message in its stderr (MemoryError,
  * std::bad_alloc, java.lang.OutOfMemoryError, "Cannot allocate memory").
  *
+ * Before the report, runguard undoes what the command may have done to the judge's view of its
+ * output: the working dir gets its mode back, and the stdout file (a path) is again a regular,
+ * readable file at its name holding what the command wrote, even if the command removed it,
+ * replaced it with a symlink, FIFO or directory, or made it unreadable.
+ *
  * Exit status of runguard: 0 when the report was written (whatever the command did), 2 for
  * usage or setup errors (also reported in "error" when the report could be opened).
  * Build: cc -O2 -static -o runguard runguard.c (judges/sandbox/runguard.py does it).
@@ -81,6 +86,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -350,6 +356,39 @@ static int install_seccomp(pid_t sup, pid_t supgrp)
 }
 #endif
 
+/* ---- after the run ------------------------------------------------------------------------ */
+
+/* The command may have locked its working dir or its stdout file (chmod), or removed it or
+ * left a symlink, FIFO or directory at its name. Put back the dir's mode and a regular, readable
+ * stdout file holding what the command wrote (copied from runguard's descriptor), so that the
+ * judge reads the program's output instead of failing on the program's mess. Best effort. */
+static void restore_output(int out, const struct stat *cwd)
+{
+	struct stat held, named;
+	if (cwd) chmod(".", cwd->st_mode & 07777);
+	if (!opt.out || strncmp(opt.out, "fd:", 3) == 0 || fstat(out, &held) < 0 ||
+	    !S_ISREG(held.st_mode))
+		return;
+	fchmod(out, 0644);
+	if (lstat(opt.out, &named) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino)
+		return;
+	if (unlink(opt.out) < 0 && errno != ENOENT) {   /* a directory: set it aside */
+		char aside[4200];
+		for (int i = 0; i < 100; i++) {
+			snprintf(aside, sizeof aside, "%s.replaced-%d-%d", opt.out, (int)getpid(), i);
+			if (rename(opt.out, aside) == 0) break;
+		}
+	}
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", out);
+	int src = open(self, O_RDONLY | O_CLOEXEC);
+	int dst = open(opt.out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	for (off_t at = 0; src >= 0 && dst >= 0 && at < held.st_size;)
+		if (sendfile(dst, src, &at, held.st_size - at) <= 0) break;
+	if (src >= 0) close(src);
+	if (dst >= 0) close(dst);
+}
+
 /* ---- the child ---------------------------------------------------------------------------- */
 
 static void set_limit(int resource, rlim_t soft, rlim_t hard, const char *name)
@@ -488,6 +527,8 @@ int main(int argc, char **argv)
 	sigaddset(&wait_set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &wait_set, &old);
 	signal(SIGPIPE, SIG_IGN);
+	struct stat cwd;
+	int have_cwd = stat(".", &cwd) == 0;
 
 	double start = now();
 	pid_t pid = fork();
@@ -545,6 +586,7 @@ int main(int argc, char **argv)
 	}
 	double wall = now() - start;
 	kill_all(pid);
+	restore_output(out, have_cwd ? &cwd : NULL);
 
 	struct rusage ru;
 	getrusage(RUSAGE_CHILDREN, &ru);
