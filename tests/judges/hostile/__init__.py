@@ -4,15 +4,19 @@ The ``*.c`` files are compiled on the host (``gcc -O2 -static``, in parallel) an
 boxes as executables; the ``*.py`` files run with the box's ``python3``. Every run in the tests
 carries ``PODIUM_TEST_MARK=<mark>`` in its environment, so a process that outlived its run can
 be found by that mark (whatever its uid), as well as by the sandbox's uid.
+
+``submissions/`` holds the hostile submissions of tests/judges/test_hostile.py: sources judged
+through the whole pipeline (compiled in the box by the language's own command), one attack each.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Collection
 from pathlib import Path
 
-__all__ = ["HERE", "build", "marked_processes", "processes_of", "source"]
+__all__ = ["HERE", "build", "marked_processes", "processes_of", "processes_of_uids", "source"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,13 +66,19 @@ def marked_processes(mark: str) -> list[str]:
 
 def processes_of(uid: int) -> list[str]:
     """Live processes whose real uid is ``uid`` (what ``pgrep -u UID`` lists): 'pid name'."""
+    return processes_of_uids([uid])
+
+
+def processes_of_uids(uids: Collection[int]) -> list[str]:
+    """Live processes whose real uid is one of ``uids`` (one pass over /proc): 'pid name'."""
+    wanted = {str(uid) for uid in uids}
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             status = _status(pid)
         except OSError:
             continue
-        if status.get("Uid", "").split()[:1] == [str(uid)] and not status.get(
-                "State", "").startswith("Z"):
+        uid = status.get("Uid", "").split()[:1]
+        if uid and uid[0] in wanted and not status.get("State", "").startswith("Z"):
             found.append(f"{pid} {status.get('Name')}")
     return found
