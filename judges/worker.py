@@ -52,8 +52,11 @@ class JudgeWorker:
             headers={"authorization": f"Bearer {token}"}, timeout=httpx.Timeout(90.0))
         self._own_client = client is None
         self.judged = 0
+        self._posting: asyncio.Task[None] | None = None
+        self._refused: WorkerError | None = None
 
     async def close(self) -> None:
+        await self.drain()
         if self._own_client:
             await self._client.aclose()
 
@@ -127,23 +130,71 @@ class JudgeWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await heart
 
-    async def run_once(self, timeout: float = 20.0) -> bool:
-        """Claim, judge and report one job; False when none came within ``timeout``."""
-        job = await self.claim(timeout)
+    async def _claim_unless(self, stop: asyncio.Event | None, timeout: float) -> Job | None:
+        """Claim, but give up at once when ``stop`` is set while waiting (a job the server
+        handed out just then goes to another host when its lease runs out)."""
+        if stop is None:
+            return await self.claim(timeout)
+        claim = asyncio.ensure_future(self.claim(timeout))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({claim, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not claim.done():
+                claim.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await claim
+        return claim.result() if not claim.cancelled() else None
+
+    async def run_once(self, timeout: float = 20.0, stop: asyncio.Event | None = None, *,
+                       post_behind: bool = False) -> bool:
+        """Claim, judge and report one job; False when none came within ``timeout`` (or
+        ``stop`` was set while waiting for one). A claimed job is always finished.
+
+        ``post_behind``: post the result in the background while the next job is claimed
+        and judged, so the server's work on a verdict does not stand between two jobs (one
+        result in flight at most; :meth:`drain` waits for it)."""
+        if self._refused is not None:
+            raise self._refused
+        job = await self._claim_unless(stop, timeout)
         if job is None:
             return False
         log.info("judging submission %s (job %s)", job.submission_id, job.job_id)
         result = await self.judge_job(job)
+        await self.drain()
+        if post_behind:
+            self._posting = asyncio.create_task(self._report_behind(job, result))
+        else:
+            await self._report(job, result)
+        return True
+
+    async def _report(self, job: Job, result: JudgeResult) -> None:
         await self.post_result(job, result)
         self.judged += 1
         log.info("submission %s: %s", job.submission_id, result.verdict.value)
-        return True
+
+    async def _report_behind(self, job: Job, result: JudgeResult) -> None:
+        try:
+            await self._report(job, result)
+        except WorkerError as exc:
+            self._refused = exc  # the loop raises it before its next claim
+        except (httpx.HTTPError, RuntimeError) as exc:
+            log.error("could not post the result of submission %s (%s); the server gives "
+                      "job %s to another host when its lease runs out", job.submission_id,
+                      exc, job.job_id)
+
+    async def drain(self) -> None:
+        """Wait for the result being posted in the background, if any."""
+        posting, self._posting = self._posting, None
+        if posting is not None:
+            await posting
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         backoff = 1.0
         while not stop.is_set():
             try:
-                await self.run_once()
+                await self.run_once(stop=stop, post_behind=True)
                 backoff = 1.0
             except WorkerError:
                 raise
@@ -152,3 +203,6 @@ class JudgeWorker:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), backoff)
                 backoff = min(backoff * 2, 30.0)
+        await self.drain()
+        if self._refused is not None:
+            raise self._refused

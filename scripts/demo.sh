@@ -68,5 +68,25 @@ if [ "$(cut -d' ' -f1 "$stamp" 2>/dev/null || true)" != "$hash" ]; then
   echo "$hash" >"$stamp"
 fi
 
+# The built-in judge runs submissions in a bubblewrap sandbox under runguard, which it builds
+# with the C compiler once: install what is missing. Without them Podium still serves, logs
+# why nothing is judged, and `podium judge doctor` says the same.
+judge_packages=()
+command -v bwrap >/dev/null 2>&1 || judge_packages+=(bubblewrap)
+command -v cc >/dev/null 2>&1 || judge_packages+=(gcc libc6-dev)
+if [ "${#judge_packages[@]}" -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  if command -v apt-get >/dev/null 2>&1 && { [ -z "$sudo" ] || command -v sudo >/dev/null 2>&1; }; then
+    echo "demo: installing ${judge_packages[*]} (apt-get) for the judge's sandbox"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || true
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${judge_packages[@]}" \
+      >/dev/null || echo "demo: could not install ${judge_packages[*]}; submissions will stay queued" >&2
+  else
+    echo "demo: ${judge_packages[*]} missing: submissions will stay queued (see podium judge doctor)" >&2
+  fi
+fi
+
 "$venv/bin/podium" demo
+echo "demo: the built-in judge judges the demo's submissions in the background (seconds)"
 exec "$venv/bin/podium" serve "$@"

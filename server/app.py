@@ -24,6 +24,7 @@ from litestar.stores.registry import StoreRegistry
 from redis.asyncio import Redis
 
 from server.actions.judging import requeue_unjudged
+from server.embedded_judges import EmbeddedJudges, judge_loops
 from server.errors import ActionError
 from server.logs import RequestLogMiddleware, configure_logging
 from server.plugins import PluginRegistry
@@ -118,9 +119,12 @@ def create_app(
             # The memory queue died with the previous process: queue what is unjudged again.
             await requeue_unjudged(services)
         reclaimer = asyncio.create_task(_reclaim_forever(services), name="podium-reclaim")
+        judges = EmbeddedJudges(app, services, judge_loops(settings))
+        judges.start()
         try:
             yield
         finally:
+            await judges.stop()
             reclaimer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reclaimer

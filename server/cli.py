@@ -271,6 +271,29 @@ def judge() -> None:
     """Judge hosts and sandboxes."""
 
 
+@judge.command("bench")
+@click.option("--submissions", default=200, show_default=True, type=click.IntRange(1, 100_000),
+              help="Submissions to post in one burst.")
+@click.option("--tests", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="Test cases of the problem.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="`podium worker` processes (default: one per CPU).")
+@click.option("--keep", "keep", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Work in this folder and keep it (default: a temporary one).")
+def judge_bench(submissions: int, tests: int, workers: int | None, keep: Path | None) -> None:
+    """Measure judging throughput end to end: a real server, a burst of trivial Python
+    submissions over the API, `podium worker` processes on bwrap; prints the figures."""
+    from judges.bench_throughput import run_bench
+
+    try:
+        result = run_bench(submissions=submissions, tests=tests, workers=workers, workdir=keep,
+                           echo=click.echo)
+    except RuntimeError as exc:
+        raise CommandFailed(f"bench: {exc}") from None
+    for line in result.lines():
+        click.echo(line)
+
+
 @judge.command("doctor")
 def judge_doctor() -> None:
     """Say which sandbox backends work on this host, and why the others do not."""

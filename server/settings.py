@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         description="A judge host that sends no heartbeat for this long loses its job, which "
         "goes to another host.",
     )
+    embedded_judges: int | None = Field(
+        None, ge=0, le=64,
+        description="Judge loops `podium serve` runs in its own process (the judge API over "
+        "memory, the first sandbox that works here). Unset: 1 in the embedded mode, 0 in "
+        "production (run `podium worker` hosts).",
+    )
 
     @field_validator("plugins", "disable_plugins", "allowed_origins", mode="before")
     @classmethod
