@@ -36,7 +36,10 @@ class Limits:
     """Largest file the program may write (stdout is a file), and the stdout cap."""
     open_files: int = 64
     stack_bytes: int | None = None
-    """None = as large as the memory limit."""
+    """None = unlimited: the stack grows until the address space or memory limit stops it
+    (deep recursion is fine, runaway recursion is MLE), and threads get glibc's default stack
+    size. A finite RLIMIT_STACK would also be every thread's stack reservation, so a program
+    with a few threads would exhaust RLIMIT_AS at once."""
     address_space_bytes: int | None = None
     """Address space of every process (RLIMIT_AS); None = ``memory_bytes``, 0 = unlimited.
 

@@ -49,11 +49,14 @@ outright leaves its mounted boxes behind (``grep podium-box /proc/self/mountinfo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import errno
 import glob
 import hashlib
+import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -69,10 +72,13 @@ from judges.sandbox.runguard import (
     RunguardBuildError,
     cache_dir,
     ensure_runguard,
+    process_start_time,
     remove_tree,
 )
 
 __all__ = ["BwrapBox", "BwrapSandbox"]
+
+log = logging.getLogger("podium.sandbox.bwrap")
 
 SNAPSHOT_IN_BOX = "/run/podium"
 RUNGUARD_IN_BOX = f"{SNAPSHOT_IN_BOX}/runguard"
@@ -161,7 +167,7 @@ class BwrapSandbox:
     @asynccontextmanager
     async def _box(self) -> AsyncIterator[BwrapBox]:
         setup = await self._ready()
-        root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="podium-box-",
+        root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=_box_prefix(),
                                             dir=self.tmp_dir))
         mounted = False
         try:
@@ -182,7 +188,35 @@ class BwrapSandbox:
     async def _ready(self) -> _Setup:
         if self._setup is None:
             self._setup = await asyncio.to_thread(self._prepare)
+            await asyncio.to_thread(self.cleanup)
         return self._setup
+
+    def cleanup(self) -> list[Path]:
+        """Remove the boxes of judge processes that are gone (killed outright, their box dirs
+        and tmpfs mounts stayed behind); the removed paths. Boxes of live processes, and dirs
+        not named by :func:`_box_prefix`, are left alone."""
+        removed = []
+        directory = Path(self.tmp_dir or tempfile.gettempdir())
+        mounted = _mount_points()
+        for path in directory.glob("podium-box-*-*-*"):
+            parts = path.name.split("-")
+            try:
+                pid, started = int(parts[2]), parts[3]
+            except (IndexError, ValueError):
+                continue
+            if process_start_time(pid) == started:
+                continue  # its judge process is alive
+            try:
+                if str(path) in mounted:
+                    _unmount(path)
+                remove_tree(path)
+            except OSError as exc:
+                log.warning("cannot remove the stale box %s: %s", path, exc)
+                continue
+            removed.append(path)
+        if removed:
+            log.info("removed %d box(es) of dead judge processes", len(removed))
+        return removed
 
     def _prepare(self) -> _Setup:
         bwrap = shutil.which("bwrap")
@@ -278,6 +312,24 @@ class BwrapSandbox:
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _MS_NOSUID, _MS_NODEV, _MNT_DETACH = 2, 4, 2
+
+
+def _box_prefix() -> str:
+    """Box dirs carry their judge process (pid and start time): ``cleanup`` can tell a dead
+    judge's boxes from a live one's."""
+    pid = os.getpid()
+    return f"podium-box-{pid}-{process_start_time(pid)}-"
+
+
+def _mount_points() -> set[str]:
+    """Mount points of this mount namespace (octal escapes of mountinfo decoded)."""
+    points = set()
+    with contextlib.suppress(OSError), open("/proc/self/mountinfo", "rb") as info:
+        for line in info:
+            field = line.split(b" ")[4]
+            points.add(re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]),
+                              field).decode(errors="replace"))
+    return points
 
 
 def _mount_tmpfs(path: Path, size: int, uid: int, gid: int) -> bool:

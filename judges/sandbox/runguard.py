@@ -48,7 +48,8 @@ from judges.sandbox.base import Limits, RunResult, SandboxError
 
 __all__ = ["OUT_OF_MEMORY_MESSAGES", "RUN_GRACE_SECONDS", "SANDBOX_ENV", "SOURCE", "STDERR_KEPT",
            "STDERR_SCANNED", "DirBox", "RunguardBuildError", "cache_dir", "ensure_runguard",
-           "remove_tree", "result_from_report", "runguard_args", "split_name", "supervise"]
+           "process_start_time", "remove_tree", "result_from_report", "runguard_args",
+           "split_name", "supervise"]
 
 SANDBOX_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}
 """The program's whole environment (callers may add to it)."""
@@ -62,6 +63,8 @@ OUT_OF_MEMORY_MESSAGES = (b"MemoryError", b"std::bad_alloc", b"java.lang.OutOfMe
 """What Python, C++, Java, libc's strerror(ENOMEM), Rust's allocator, Node and others print
 when an allocation fails."""
 RUN_GRACE_SECONDS = 10.0
+RLIM_INFINITY = 2**64 - 1
+"""runguard's ``--stack`` for "unlimited" (Linux's RLIM_INFINITY)."""
 """How long after the wall limit the judge waits before it kills the run itself (a backstop:
 runguard enforces the wall limit)."""
 
@@ -134,6 +137,16 @@ def ensure_runguard(directory: Path | None = None) -> Path:
 
 
 # -- driving runguard ------------------------------------------------------------------------------
+
+def process_start_time(pid: int) -> str:
+    """The start time of ``pid`` (field 22 of /proc/PID/stat, clock ticks since boot), ""
+    when there is no such process: with the pid, it names one process for good."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
 
 def split_name(name: str) -> list[str]:
     """The components of a relative file name in the work dir; no '..', '.', '' or NUL."""
@@ -358,7 +371,7 @@ def runguard_args(limits: Limits, *, stdin: str | None, stdout: str | None,
             "--mem", str(address_space), "--rss", str(limits.memory_bytes),
             "--nproc", str(limits.processes), "--fsize", str(limits.output_bytes),
             "--nofile", str(limits.open_files),
-            "--stack", str(limits.stack_bytes or limits.memory_bytes),
+            "--stack", str(limits.stack_bytes or RLIM_INFINITY),
             "--stderr", stderr, "--report", report]
     if stdin is not None:
         args += ["--stdin", stdin]

@@ -138,3 +138,52 @@ async def test_as_root_a_box_is_a_tmpfs_of_work_bytes(sandbox: BwrapSandbox,
 def box_work(box: Box) -> Path:
     assert isinstance(box, BwrapBox)
     return box.work
+
+
+def test_boxes_of_a_judge_killed_outright_are_removed_by_the_next_one(tmp_path: Path) -> None:
+    """A judge killed with SIGKILL leaves its box dir (and, as root, its tmpfs mount); the
+    next sandbox on the same temp dir removes it, and leaves a live judge's boxes alone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    holder = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from judges.sandbox.bwrap import BwrapSandbox\n"
+        "async def main():\n"
+        f"    async with BwrapSandbox(tmp_dir=Path({str(tmp_path)!r})).box():\n"
+        "        print('open', flush=True)\n"
+        "        await asyncio.sleep(600)\n"
+        "asyncio.run(main())\n")
+    root = Path(__file__).resolve().parents[2]
+    killed = subprocess.Popen([sys.executable, "-c", holder], cwd=root, stdout=subprocess.PIPE,
+                              text=True)
+    alive = subprocess.Popen([sys.executable, "-c", holder], cwd=root, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert killed.stdout is not None and alive.stdout is not None
+        assert killed.stdout.readline().strip() == "open"
+        assert alive.stdout.readline().strip() == "open"
+        boxes = sorted(tmp_path.glob("podium-box-*"))
+        assert len(boxes) == 2
+        dead_box = next(b for b in boxes if f"-{killed.pid}-" in b.name)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=10)
+        assert dead_box.exists()
+        if os.geteuid() == 0:
+            assert str(dead_box) in _mounts(tmp_path)
+        removed = BwrapSandbox(tmp_dir=tmp_path).cleanup()
+        assert removed == [dead_box]
+        assert not dead_box.exists() and str(dead_box) not in _mounts(tmp_path)
+        assert [b for b in tmp_path.glob("podium-box-*")] == [
+            b for b in boxes if b != dead_box]  # the live judge's box stays
+    finally:
+        for process in (killed, alive):
+            process.kill()
+            process.wait(timeout=10)
+            if process.stdout is not None:
+                process.stdout.close()
+        time.sleep(0.1)
+        BwrapSandbox(tmp_dir=tmp_path).cleanup()

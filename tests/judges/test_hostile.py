@@ -979,3 +979,34 @@ async def test_each_run_starts_clean(box: Box) -> None:
     second = await run(box, ["sh", "-c", "ls -A /tmp"], stdout="out")
     assert second.ok
     assert await box.read("out", limit=100) == b""  # a fresh /tmp for every run
+
+
+THREADS_AND_RECURSION = rb"""
+#include <cstdio>
+#include <thread>
+#include <vector>
+int deep(int n) { volatile char frame[1024]; frame[0] = n & 1; return n ? deep(n - 1) + frame[0] : 0; }
+int main() {
+    std::vector<std::thread> pool;
+    int done[4] = {};
+    for (int i = 0; i < 4; i++) pool.emplace_back([&done, i] { done[i] = deep(1000) + 1; });
+    for (auto &t : pool) t.join();
+    std::printf("%d %d %d\n", done[0], done[3], deep(20000));  // ~20 MiB of stack
+}
+"""
+
+
+async def test_threads_and_deep_recursion_are_not_hostile(box: Box) -> None:
+    """The stack is unlimited (bounded by the memory limits): a program may recurse deeply
+    and still start threads, which a finite RLIMIT_STACK (every thread's reservation)
+    would make impossible under a 64 MiB address space."""
+    await box.write("main.cpp", THREADS_AND_RECURSION)
+    compiled = await box.run(["g++", "-O1", "-static", "-pthread", "-o", "main", "main.cpp"],
+                             limits=Limits(cpu_seconds=30, wall_seconds=60,
+                                           memory_bytes=1024 * MiB, processes=64))
+    assert compiled.ok, compiled.stderr
+    result = await run(box, ["./main"], Limits(cpu_seconds=2, wall_seconds=5,
+                                               memory_bytes=64 * MiB, processes=16),
+                       stdout="out")
+    assert result.ok, result
+    assert (await box.read("out", limit=100)).split() == [b"501", b"501", b"10000"]
