@@ -5,6 +5,9 @@ Every call carries ``Authorization: Bearer <judge host token>``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException
@@ -33,10 +36,32 @@ async def current_judge_host(request: Request) -> JudgeHost:
 
 @post("/claim", summary="Claim a submission to judge (long-poll)")
 async def claim(request: Request, data: JSONBody[Claim], host: NamedDependency[JudgeHost]) -> Response[Job | None]:
-    job = await judging.claim_job(services_of(request), host, timeout=data.timeout)
+    """Waits for work up to ``timeout`` seconds; stops waiting when the judge host hangs up
+    (a claim for a host that is gone would hold its job until the lease runs out)."""
+    claiming = asyncio.ensure_future(
+        judging.claim_job(services_of(request), host, timeout=data.timeout))
+    hang_up = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({claiming, hang_up}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hang_up.cancel()
+        if not claiming.done():
+            claiming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await claiming
+    if claiming.cancelled():
+        return Response(None, status_code=HTTP_204_NO_CONTENT)
+    job = claiming.result()
     if job is None:
         return Response(None, status_code=HTTP_204_NO_CONTENT)
     return Response(job)
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has gone (the body is read already: what comes next is the
+    disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @post("/jobs/{job_id:str}/heartbeat", status_code=HTTP_204_NO_CONTENT,

@@ -307,3 +307,63 @@ def test_custom_and_interactive_validators_through_the_judge_api(tmp_path: Path)
         assert verdicts == expected, output
     finally:
         server.stop()
+
+
+async def _prepare_empty(data_dir: Path) -> tuple[str, str]:
+    """A contest with no submissions yet; a judge host token and a contestant's API token."""
+    from server import migrate
+    from server.actions.users import create_api_token
+
+    settings = Settings(data_dir=data_dir)
+    migrate.upgrade(settings.effective_database_url)
+    services = await Services.create(settings)
+    try:
+        world = await make_world(services, slug="hangup", teams=1, problems=(("A", 1.0),),
+                                 languages=("python3",))
+        _, judge_token = await create_judge_host(services, "judge-h")
+        user_token = await create_api_token(services, world.users[0].id)
+    finally:
+        await services.close()
+    return judge_token, user_token
+
+
+def test_a_claim_whose_host_hung_up_does_not_take_the_next_job(tmp_path: Path) -> None:
+    """A judge host that disconnects mid long-poll leaves no waiter behind: the next
+    submission goes to a host that is still there, at once (not after the lease)."""
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    data = tmp_path / "server"
+    judge_token, user_token = asyncio.run(_prepare_empty(data))
+    server = Server(data, {"PODIUM_JUDGE_LEASE_SECONDS": "300"})
+    try:
+        address = urlsplit(server.url)
+        body = b'{"timeout": 30}'
+        raw = socket.create_connection((address.hostname, address.port))
+        raw.sendall(b"POST /api/judge/v1/claim HTTP/1.1\r\nHost: x\r\n"
+                    b"Authorization: Bearer " + judge_token.encode() + b"\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: "
+                    + str(len(body)).encode() + b"\r\n\r\n" + body)
+        time.sleep(1.0)  # the server is waiting for work on this claim
+        raw.close()  # the host is gone
+        time.sleep(0.5)
+        claimed: list[httpx.Response] = []
+        waiter = threading.Thread(target=lambda: claimed.append(httpx.post(
+            server.url + "/api/judge/v1/claim", json={"timeout": 20}, timeout=30,
+            headers={"authorization": f"Bearer {judge_token}"})))
+        waiter.start()
+        time.sleep(1.0)
+        started = time.monotonic()
+        submitted = httpx.post(
+            server.url + "/api/v1/contests/hangup/submissions",
+            headers={"authorization": f"Bearer {user_token}"},
+            json={"problem": "A", "language": "python3",
+                  "files": [{"filename": "main.py", "content": "print(1)\n"}]})
+        assert submitted.status_code == 201, submitted.text
+        waiter.join(timeout=25)
+        assert claimed and claimed[0].status_code == 201, claimed  # a job
+        assert claimed[0].json()["submission_id"] == submitted.json()["id"]
+        assert time.monotonic() - started < 10
+    finally:
+        server.stop()
