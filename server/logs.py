@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -74,6 +75,10 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except asyncio.CancelledError:
+            if status == 500:
+                status = 499  # nginx's "client closed request": cancelled, not an error
+            raise
         finally:
             self.log.info(
                 "request",
