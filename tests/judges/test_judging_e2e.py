@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -87,6 +88,24 @@ async def _verdicts(data_dir: Path) -> dict[int, str | None]:
         await services.close()
 
 
+def _judge_everything(server: Server, token: str, data: Path, worker_dir: Path,
+                      seconds: float) -> tuple[dict[int, str | None], str]:
+    """Run a `podium worker` until every submission has a verdict (or ``seconds`` pass); the
+    verdicts and the worker's output."""
+    worker = _worker(server.url, token, worker_dir)
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            verdicts = asyncio.run(_verdicts(data))
+            if all(v is not None for v in verdicts.values()):
+                break
+            time.sleep(1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    return verdicts, output
+
+
 def test_a_worker_judges_every_verdict_through_the_judge_api(tmp_path: Path) -> None:
     data = tmp_path / "server"
     token, expected = asyncio.run(_prepare(data))
@@ -95,21 +114,7 @@ def test_a_worker_judges_every_verdict_through_the_judge_api(tmp_path: Path) -> 
         bad = httpx.post(server.url + "/api/judge/v1/claim", json={"timeout": 0},
                          headers={"authorization": "Bearer nope"})
         assert bad.status_code == 401
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-        env["PODIUM_DATA_DIR"] = str(tmp_path / "worker")
-        worker = subprocess.Popen(
-            [PODIUM, "worker", "--server", server.url, "--token", token],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                verdicts = asyncio.run(_verdicts(data))
-                if all(v is not None for v in verdicts.values()):
-                    break
-                time.sleep(1)
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            output, _ = worker.communicate(timeout=30)
+        verdicts, output = _judge_everything(server, token, data, tmp_path / "worker", 120)
         assert verdicts == expected, output
         board = httpx.get(server.url + "/api/v1/contests/judged/scoreboard").json()
         assert board["rows"][0]["points"] == 100
@@ -205,6 +210,8 @@ def test_a_worker_killed_mid_judging_loses_nothing(tmp_path: Path) -> None:
         time.sleep(1.0)  # mid-judging: the program spins for 3 s of CPU
         first.kill()     # SIGKILL: no goodbye, no result
         first.communicate(timeout=10)
+        box = f"podium-box-{first.pid}-"
+        assert list(Path(tempfile.gettempdir()).glob(box + "*")), "its box stayed behind"
         assert asyncio.run(_judgings(data, submission_id)) == []
         second = _worker(server.url, second_token, tmp_path / "w2")
         try:
@@ -219,9 +226,12 @@ def test_a_worker_killed_mid_judging_loses_nothing(tmp_path: Path) -> None:
             second.send_signal(signal.SIGTERM)
             output, _ = second.communicate(timeout=30)
         assert [(j.verdict, j.judge_host) for j in judgings] == [("AC", "judge-2")], output
-        leftovers = subprocess.run(["pgrep", "-f", "podium-box-"], capture_output=True,
+        # Nothing of the killed worker's box is left: no process (bwrap died with it) and,
+        # once the second worker's sandbox started, no box dir or mount either.
+        leftovers = subprocess.run(["pgrep", "-f", box], capture_output=True,
                                    text=True).stdout.split()
         assert leftovers == []
+        assert list(Path(tempfile.gettempdir()).glob(box + "*")) == []
     finally:
         server.stop()
 
@@ -293,17 +303,7 @@ def test_custom_and_interactive_validators_through_the_judge_api(tmp_path: Path)
     token, expected = asyncio.run(_prepare_validated(data, tmp_path / "packages"))
     server = Server(data, {"PODIUM_JUDGE_LEASE_SECONDS": "10"})
     try:
-        worker = _worker(server.url, token, tmp_path / "worker")
-        try:
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline:
-                verdicts = asyncio.run(_verdicts(data))
-                if all(v is not None for v in verdicts.values()):
-                    break
-                time.sleep(1)
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            output, _ = worker.communicate(timeout=30)
+        verdicts, output = _judge_everything(server, token, data, tmp_path / "worker", 240)
         assert verdicts == expected, output
     finally:
         server.stop()
