@@ -1,14 +1,19 @@
-"""What the Docker sandbox costs: a box's container, and a run's exec, against a bare process.
+"""What the Docker sandbox costs: a box's container, and a run, against a bare process.
 
     python -m judges.sandbox.bench_docker [-n 20] [--image IMAGE] [--[no-]host-toolchain]
 
-Prints the median and the 95th percentile in ms of:
+Prints the median and the 90th percentile in ms of:
 
-- box: start (create + start the container) and remove (``async with sandbox.box()``);
-- run ``true``: bare (``asyncio.create_subprocess_exec`` on the host), the engine's floor (an
-  exec of ``/bin/true`` through the SDK: create, start, read the stream to its end), and
-  ``Box.run`` (the judge's script + runguard + its report);
+- box: start (create, attach, start the container, the agent's hello) and remove
+  (``async with sandbox.box()``), and both together: the once-per-submission cost;
+- run ``true``: bare (``asyncio.create_subprocess_exec`` on the host), a ``docker exec`` of
+  ``/bin/true`` through the SDK (create, start, read the stream to its end: what a run cost
+  before the box's agent, and what an interactive run still costs), and ``Box.run`` (a request
+  to the agent: runguard + its report);
 - the judge's per-test pattern: write the input, run ``cat`` on it, read the output.
+
+Each line also gives the overhead over the bare process: the median and 90th percentile of
+(that sample - the bare sample of the same round; the modes take turns).
 
 The default image is the tests' ``podium-judge-test:host`` with the host's toolchain bound in
 (``python -m tests.judges.docker_images`` builds it); give ``--image podium-judge-c
@@ -33,10 +38,13 @@ TEST_IMAGE = "podium-judge-test:host"
 LIMITS = Limits(cpu_seconds=2, wall_seconds=5)
 
 
-def _summary(samples: list[float]) -> str:
+def _p90(samples: list[float]) -> float:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)]
-    return f"median {statistics.median(ordered):7.1f} ms   p95 {p95:7.1f} ms"
+    return ordered[min(len(ordered) - 1, max(0, round(0.9 * len(ordered)) - 1))]
+
+
+def _summary(samples: list[float]) -> str:
+    return f"median {statistics.median(samples):7.1f} ms   p90 {_p90(samples):7.1f} ms"
 
 
 async def _timed(samples: list[float], step: Callable[[], Awaitable[object]]) -> None:
@@ -58,7 +66,7 @@ async def _bench(sandbox: DockerSandbox, n: int) -> None:
         removes.append((done - entered) * 1000)
     print(f"box start           {_summary(starts)}")
     print(f"box remove          {_summary(removes)}")
-    print(f"box start + remove  {_summary([a + b for a, b in zip(starts, removes)])}")
+    print(f"box start + remove  {_summary([a + b for a, b in zip(starts, removes, strict=True)])}")
 
     async with sandbox.box() as box:
         assert isinstance(box, DockerBox)
@@ -89,7 +97,7 @@ async def _bench(sandbox: DockerSandbox, n: int) -> None:
             assert len(await box.read("output.txt", limit=1 << 20)) == 4000
 
         modes: dict[str, Callable[[], Awaitable[None]]] = {
-            "run true: bare": bare, "run true: engine": engine, "run true: Box.run": run,
+            "run true: bare": bare, "run true: exec": engine, "run true: Box.run": run,
             "write+run+read": judge_test}
         samples: dict[str, list[float]] = {mode: [] for mode in modes}
         for step in modes.values():  # warm up once
@@ -97,10 +105,11 @@ async def _bench(sandbox: DockerSandbox, n: int) -> None:
         for _ in range(n):  # modes take turns, so noise hits them alike
             for mode, step in modes.items():
                 await _timed(samples[mode], step)
-        base = statistics.median(samples["run true: bare"])
+        bare_samples = samples["run true: bare"]
         for mode, values in samples.items():
-            extra = statistics.median(values) - base
-            print(f"{mode:19} {_summary(values)}   (+{extra:6.1f} ms over bare)")
+            extra = [v - b for v, b in zip(values, bare_samples, strict=True)]
+            print(f"{mode:19} {_summary(values)}   over bare: median "
+                  f"{statistics.median(extra):+6.1f} ms, p90 {_p90(extra):+6.1f} ms")
     await sandbox.aclose()
 
 

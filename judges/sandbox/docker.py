@@ -1,59 +1,78 @@
-"""The Docker sandbox: one hardened container per box, runguard inside it for every run.
+"""The Docker sandbox: one hardened container per box, whose main process is the box's agent.
 
 A box is one container, made when the box opens and removed (forced) when it closes, also on
-errors and cancellation. Its main process is ``sleep`` (a lifetime, below); nothing in it runs
-until the judge asks. Every :meth:`DockerBox.run` is one ``docker exec`` of
-``runguard [limits] -- argv`` (see :mod:`judges.sandbox.runguard`), which sets the rlimits,
-enforces CPU, wall and memory, kills every descendant at the end and writes its JSON report to
-the exec's stdout, out of the program's reach. The container:
+errors and cancellation. Its main process is **runguard's agent** (``runguard --agent /work
+LIFETIME``, :data:`RUNGUARD_IN_IMAGE`): the judge talks to it over the container's stdin and
+stdout, reached through the container's attach socket (made with ``OpenStdin``/``StdinOnce``, no
+tty; what comes back is Docker's multiplexed stream, 8-byte frame headers). Messages both ways
+are length-prefixed fields (the protocol is in runguard.c, "agent mode"). A
+:meth:`DockerBox.run` is one request: the agent empties ``/tmp`` (as bwrap gives every run a
+fresh one), clears the output names, forks and execs runguard (see
+:mod:`judges.sandbox.runguard`) with the run's limits, which sets the rlimits, enforces CPU, wall
+and memory, kills every process of the program at the end and writes its JSON report into a
+pipe to the agent; the agent answers with the report and the head and tail of the program's
+stderr (an anonymous file unless named). No ``docker exec``, which costs about 100 ms on some
+hosts (runc entering the container's namespaces): a run costs a few ms over a bare process, a
+box's start and removal about 200 ms (``python -m judges.sandbox.bench_docker`` measures it).
+The container:
 
 - no network (``network_mode="none"``: a loopback only), its own IPC namespace without
-  ``/dev/shm`` (``ipc_mode="none"``), hostname ``podium``;
+  ``/dev/shm`` (``ipc_mode="none"``), hostname ``podium``; no log (the agent's answers);
 - a read-only root file system; the only writable places are two size-capped tmpfs mounts,
-  ``/work`` (the work dir, ``exec``) and ``/tmp`` (``nosuid,nodev`` both), and ``/tmp`` is
-  emptied before every run, as bwrap gives every run a fresh one; ``/sys`` is an empty
-  read-only tmpfs (no host hardware or cgroup details);
+  ``/work`` (the work dir, ``exec``) and ``/tmp`` (``nosuid,nodev`` both); ``/sys`` is an
+  empty read-only tmpfs (no host hardware or cgroup details);
 - no capabilities (``cap_drop=ALL``), ``no-new-privileges``, Docker's default seccomp profile
   and runguard's own filter; ``pids_limit``; ``mem_limit`` = ``memswap_limit`` (no swap);
   one CPU (``nano_cpus``); ulimits ``nofile``, ``nproc``, ``core=0``, ``fsize`` as upper
   bounds (runguard lowers them per run; a run asking for more is clamped to them);
 - no host mount, except what the sandbox is told to bind read-only (``mounts``, ``runguard``):
   the development/test image borrows the host's toolchain this way, production images carry
-  theirs and runguard at :data:`RUNGUARD_IN_IMAGE` (``judges/images/``).
+  theirs and runguard at :data:`RUNGUARD_IN_IMAGE` (``judges/images/``; an image whose
+  runguard has no ``--agent`` yet fails at the box's start, saying so: rebuild it).
 
-**Users.** The container's own process runs as 65534 (``uid``). Every exec (the program, and
-the judge's file operations) runs as a uid of its own for the box, drawn from
-``program_uids``: RLIMIT_NPROC counts processes per uid across the whole host, so a shared uid
-would let concurrent boxes (and bwrap boxes, which also use 65534) eat each other's process
-budget. The default range stays below 65536, which an engine with user-namespace remapping
-also accepts; two judge processes may still draw the same uid (then they share a budget). The
-program cannot signal the container's main process either way: it is the pid namespace's init,
-and init gets no signal from inside that it has no handler for.
+**Users.** The container runs as a uid of its own for the box (agent, runguard, program), drawn
+from ``program_uids``: RLIMIT_NPROC counts processes per uid across the whole host, so a shared
+uid would let concurrent boxes (and bwrap boxes, which use 65534) eat each other's process
+budget; runguard's ``--nproc`` is the run's ``processes`` plus one, for the agent. The default
+range stays below 65536, which an engine with user-namespace remapping also accepts; two judge
+processes may still draw the same uid (then they share a budget).
+
+**The agent is out of the program's reach** although it has the program's uid. It is the pid
+namespace's init, which gets no signal from inside that it has no handler for (it sets none),
+and runguard's seccomp filter denies the program kill/tkill/tgkill/sigqueue to pid 1, to
+runguard, to -1 and to runguard's group (and ptrace, pidfds, F_SETOWN). It is non-dumpable, so
+neither ptrace nor ``/proc/1/fd``, ``/proc/1/mem`` or ``/proc/1/environ`` reach its stdin and
+stdout; runguard gives the program only its own redirections (every other descriptor is closed)
+and sends its report through a pipe the program never holds. The judge asks between runs only,
+when runguard has killed every process of the program (orphans included: runguard is their
+subreaper), so nothing of the program is alive while the agent touches files.
 
 **Files.** Docker's archive API cannot reach a tmpfs mount (and refuses a read-only root), so
-files move through execs of ``/bin/sh`` and coreutils, run as the box's uid between runs, when
-no process of the program is alive (runguard killed them all): reads are ``head -c limit`` of
-a regular file (symlinks, FIFOs, devices, directories: PermissionError; missing:
-FileNotFoundError; a symlink on the way: NotADirectoryError), writes remove whatever the
-program left at the name and create the file anew (``set -C``), and replace a symlink or file
-the program left on the way with a real directory. An exec costs about 100 ms on some hosts
-(runc starting a process in the container's namespaces: ``python -m
-judges.sandbox.bench_docker`` measures it), so
-**writes are deferred**: :meth:`DockerBox.write` validates the name and queues the data, and
-the next exec of the box (a run or a read) receives the queued files on its stdin and creates
-them before doing its own work. A failed deferred write raises OSError from that next call
-and breaks the box (every later call raises SandboxError). The judge's per-test pattern
-(write the input, run, read the output) is thus two execs.
+files move through the agent, as the box's uid: reads return at most ``limit`` bytes of a
+regular file (symlinks, FIFOs, devices, directories: PermissionError; missing:
+FileNotFoundError; a symlink or file on the way: NotADirectoryError), without following a
+symlink anywhere; writes remove whatever the program left at the name and create the file anew,
+and replace a symlink or file the program left on the way with a real directory (a directory
+it locked is opened up). **Writes are deferred**: :meth:`DockerBox.write` validates the name
+and queues the data, and the next request of the box (a run or a read) sends the queued files
+first, in the same exchange. A failed deferred write raises OSError from that next call and
+breaks the box (every later call raises SandboxError). The judge's per-test pattern (write the
+input, run, read the output) is thus two exchanges with the agent.
 
-**stderr.** Unnamed, the program's stderr streams through the exec (its first KiB and last
-``STDERR_SCANNED`` bytes are kept). Named, it is a file in the box, and its head and tail are
-fetched (one more exec) only when the run did not succeed: ``RunResult.stderr`` is empty for a
-successful run with a named stderr file (the file holds it).
+**stderr.** Unnamed, the program's stderr goes to an anonymous file of the agent (its first KiB
+and last ``STDERR_SCANNED`` bytes come back); named, it is a file in the box, and its head and
+tail come back the same way (as on bwrap).
+
+**Interactive runs** (``stdin_fd``/``stdout_fd``: host pipes) are the one thing left on
+``docker exec``: the agent prepares the run, then one exec of ``env -i ... runguard`` as the
+box's uid relays the host pipes through the exec's stream (see :meth:`DockerBox._run_piped`).
 
 **Leftovers.** Containers are named ``podium-box-<random>`` and labelled :data:`LABEL` (plus
-the owning process in :data:`OWNER_LABEL`); :meth:`DockerSandbox.cleanup` removes those of
-dead judge processes. A judge killed outright leaves its boxes behind until then, or until
-their ``sleep`` ends (``lifetime_seconds``) and Docker removes them (``auto_remove``).
+the owning process in :data:`OWNER_LABEL`). A judge process that dies closes its attach
+sockets: each agent sees the end of its stdin and ends, and Docker removes its container
+(``auto_remove``). The agent also ends after ``lifetime_seconds``; and
+:meth:`DockerSandbox.cleanup` removes the boxes of dead judge processes (say, after the engine
+or the host restarted).
 """
 
 from __future__ import annotations
@@ -72,7 +91,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,77 +128,9 @@ HOST_TOOLCHAIN = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin"
 """Host paths (globs) a development image borrows read-only: those that exist are bound."""
 FILE_OP_SECONDS = 60.0
 """Backstop of a file operation (plus a second per 50 MB moved)."""
-_MARK = b"\npodium-box:"
+AGENT_START_SECONDS = 30.0
+"""How long a new box's agent may take to say hello."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-# The judge's side of every exec. Arguments: ACTION COUNT [NAME SIZE EXECUTABLE]*COUNT ARGS...
-# The COUNT queued files come first, read from stdin (head -c reads exactly SIZE bytes), then
-# the action: "run OUT ERR IN ENV... RUNGUARD..." (exec: nothing of the shell stays around the
-# program), "read NAME LIMIT" or "ends NAME HEAD TAIL" (size, head and tail of a file). Failures
-# end stderr with "podium-box:CODE NAME"; a read ends it with "podium-box:ok".
-_SCRIPT = r"""
-fail() { printf '\npodium-box:%s %s\n' "$1" "$2" >&2; exit 111; }
-indir() {
-  case $1 in */*) [ "$(readlink -f -- "${1%/*}")" = "/work/${1%/*}" ] || fail "$2" "$1";; esac
-}
-fresh() {
-  if [ -d "$1" ] && [ ! -L "$1" ]; then chmod -R u+rwx -- "$1" 2>/dev/null; fi
-  if [ -e "$1" ] || [ -L "$1" ]; then rm -rf -- "$1" || fail "$2" "$1"; fi
-}
-parents() {
-  p= rest=$1
-  while :; do
-    case $rest in */*) ;; *) return;; esac
-    p=${p:+$p/}${rest%%/*} rest=${rest#*/}
-    if [ -L "$p" ] || { [ -e "$p" ] && [ ! -d "$p" ]; }; then rm -f -- "$p" || fail write "$p"; fi
-    if [ ! -d "$p" ]; then mkdir -- "$p" || fail write "$p"; fi
-    if [ ! -w "$p" ] || [ ! -x "$p" ]; then chmod u+rwx -- "$p" || fail write "$p"; fi
-  done
-}
-regular() {
-  indir "$1" notdir
-  if [ -L "$1" ]; then fail notregular "$1"; fi
-  [ -e "$1" ] || fail missing "$1"
-  [ -f "$1" ] || fail notregular "$1"
-}
-cd /work || fail setup /work
-set -C
-action=$1 n=$2
-shift 2
-while [ "$n" -gt 0 ]; do
-  parents "$1"
-  fresh "$1" write
-  head -c "$2" > "$1" || fail write "$1"
-  if [ "$3" = 1 ]; then chmod 755 -- "$1" || fail write "$1"; fi
-  shift 3
-  n=$((n - 1))
-done
-case $action in
-run)
-  for f in "$1" "$2"; do if [ -n "$f" ]; then indir "$f" notdir; fresh "$f" io; fi; done
-  for f in /tmp/* /tmp/.[!.]* /tmp/..?*; do
-    if [ -e "$f" ] || [ -L "$f" ]; then
-      rm -rf /tmp/* /tmp/.[!.]* /tmp/..?* 2>/dev/null || {
-        chmod -R u+rwx /tmp/* /tmp/.[!.]* /tmp/..?* 2>/dev/null
-        rm -rf /tmp/* /tmp/.[!.]* /tmp/..?* 2>/dev/null; }
-      break
-    fi
-  done
-  if [ -n "$3" ]; then indir "$3" notdir; fi
-  shift 3
-  exec env -i "$@" ;;
-read)
-  regular "$1"
-  head -c "$2" -- "$1" || fail io "$1"
-  printf '\npodium-box:ok\n' >&2 ;;
-flush)
-  printf '\npodium-box:ok\n' >&2 ;;
-ends)
-  regular "$1"
-  wc -c < "$1" && head -c "$2" -- "$1" && tail -c "$3" -- "$1" || fail io "$1"
-  printf '\npodium-box:ok\n' >&2 ;;
-esac
-"""
 
 _uid_lock = threading.Lock()
 _uids_in_use: set[int] = set()
@@ -208,31 +159,130 @@ def _owner_alive(owner: str) -> bool | None:
     return pid.isdigit() and _start_time(int(pid)) == started != ""
 
 
-@dataclass(frozen=True)
-class _Exec:
-    """What came back from one exec."""
+class _AgentGone(OSError):
+    """The agent's channel ended or broke (the container is gone, or the agent died)."""
 
-    stdout: bytes
-    stderr_head: bytes
-    stderr_tail: bytes
+
+class _Channel:
+    """The judge's end of a box's agent: the container's attach socket (stdin, stdout and
+    stderr, no tty). What comes back is multiplexed: frames of an 8-byte header (stream 1 or 2,
+    three zero bytes, the payload's size, big-endian) and the payload; stream 1 is the agent's
+    answers, stream 2 its complaints (kept, the last 4 KiB, for error messages). Messages both
+    ways are a field count, then each field as its length and bytes (32-bit big-endian)."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self.raw: socket.socket = getattr(sock, "_sock", sock)
+        self.lock = threading.Lock()
+        self.errors = bytearray()
+        self._in = bytearray()    # bytes received, not yet demultiplexed
+        self._out = bytearray()   # the agent's stdout, demultiplexed, not yet consumed
+        self._left = 0            # payload bytes of the current frame still to come
+        self._stream = 1
+
+    def send(self, fields: Sequence[bytes]) -> None:
+        parts = [len(fields).to_bytes(4, "big")]
+        for field in fields:
+            parts += [len(field).to_bytes(4, "big"), field]
+        small = [p for p in parts if len(p) < 1 << 16]
+        if len(small) == len(parts):
+            self.raw.sendall(b"".join(parts))
+        else:  # a big file: no copy of it
+            for part in parts:
+                self.raw.sendall(part)
+
+    def receive(self) -> list[bytes]:
+        """One message of the agent."""
+        count = int.from_bytes(self._take(4), "big")
+        return [self._take(int.from_bytes(self._take(4), "big")) for _ in range(count)]
+
+    def complaints(self) -> str:
+        return self.errors.decode(errors="replace").strip()
+
+    def _take(self, size: int) -> bytes:
+        while len(self._out) < size:
+            self._pump()
+        data = bytes(self._out[:size])
+        del self._out[:size]
+        return data
+
+    def _pump(self) -> None:
+        chunk = self.raw.recv(1 << 18)
+        if not chunk:
+            raise _AgentGone(errno.EPIPE, "the box's agent is gone")
+        self._in += chunk
+        at = 0
+        while True:
+            if self._left == 0:
+                if len(self._in) - at < 8:
+                    break
+                self._stream = self._in[at]
+                self._left = int.from_bytes(self._in[at + 4:at + 8], "big")
+                at += 8
+                continue
+            payload = self._in[at:at + self._left]
+            if not payload:
+                break
+            at += len(payload)
+            self._left -= len(payload)
+            if self._stream == 1:
+                self._out += payload
+            else:
+                self.errors += payload
+                del self.errors[:-4096]
+        del self._in[:at]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.raw.shutdown(socket.SHUT_RDWR)  # also wakes a thread blocked on it
+        with contextlib.suppress(OSError):
+            self.raw.close()
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+
+def _raise_for(reply: list[bytes], name: str) -> None:
+    """Turn the agent's failure answer into the exception DirBox would raise."""
+    if reply and reply[0] == b"ok":
+        return
+    code = reply[0].decode(errors="replace") if reply else "empty"
+    where = reply[1].decode(errors="replace") if len(reply) > 1 and reply[1] else name
+    detail = reply[2].decode(errors="replace") if len(reply) > 2 else ""
+    if code == "missing":
+        raise FileNotFoundError(errno.ENOENT, "no such file in the box", where)
+    if code == "notregular":
+        raise PermissionError(errno.EPERM, "not a regular file (or a symbolic link)", where)
+    if code == "notdir":
+        raise NotADirectoryError(errno.ENOTDIR, "a directory on the way is not a directory "
+                                 "or is a symbolic link", where)
+    if code == "write":
+        raise OSError(errno.EIO, f"cannot write a queued file into the box ({detail})", where)
+    if code == "io":
+        raise OSError(errno.EIO, f"file operation failed ({detail})", where)
+    raise SandboxError(f"the box's agent answered {code!r} {where!r} {detail!r}")
+
+
+def _fields(*values: str | int | bytes) -> list[bytes]:
+    return [v if isinstance(v, bytes) else os.fsencode(str(v)) for v in values]
 
 
 class DockerBox:
-    """One box: a running container, its uid, and the files queued for its next exec."""
+    """One box: a running container, its uid, its agent, and the files queued for the agent."""
 
-    def __init__(self, sandbox: DockerSandbox, client: Any, container_id: str,
-                 uid: int) -> None:
+    def __init__(self, sandbox: DockerSandbox, client: Any, container_id: str, uid: int,
+                 channel: _Channel) -> None:
         self._sandbox = sandbox
         self._client = client
         self.container_id = container_id
         self.uid = uid
+        self._channel = channel
         self._pending: list[tuple[str, bytes, bool]] = []
         self._broken: str | None = None
 
     # -- the Box protocol ------------------------------------------------------------------
 
     async def write(self, name: str, data: bytes, *, executable: bool = False) -> None:
-        """Queue a file for the box's next exec (see the module docstring)."""
+        """Queue a file for the box's next request (see the module docstring)."""
         split_name(name)
         self._alive()
         self._pending.append((name, bytes(data), executable))
@@ -242,10 +292,10 @@ class DockerBox:
         split_name(name)
         if limit < 0:
             raise ValueError("negative limit")
-        result = await self._exec(["read"], [name, str(limit)], stdout_cap=limit,
-                                  timeout=FILE_OP_SECONDS + limit / 50e6)
-        self._check_script(result, name, need_ok=True)
-        return result.stdout
+        reply = await self._ask(_fields("read", name, limit),
+                                timeout=FILE_OP_SECONDS + limit / 50e6)
+        _raise_for(reply, name)
+        return reply[1]
 
     async def run(self, argv: Sequence[str], *, limits: Limits, stdin: str | None = None,
                   stdout: str | None = None, stderr: str | None = None,
@@ -260,68 +310,49 @@ class DockerBox:
         for name in (stdin, stdout, stderr):
             if name is not None:
                 split_name(name)
-        environ = {**SANDBOX_ENV, **(env or {})}
-        for key, value in environ.items():
-            if not _ENV_NAME.fullmatch(key) or "\0" in value:
-                raise ValueError(f"bad environment variable {key!r}")
+        environ = _environment(env)
         limits = self._sandbox.clamp(limits)
         # "./" keeps a file named like "fd:1" from being taken for a descriptor.
         options = runguard_args(
-            limits, stdin=f"./{stdin}" if stdin is not None else None,
+            _with_agent(limits), stdin=f"./{stdin}" if stdin is not None else None,
             stdout=f"./{stdout}" if stdout is not None else None,
-            stderr=f"./{stderr}" if stderr is not None else "fd:2", report="fd:1")
-        args = [stdout or "", stderr or "", stdin or "",
-                *(f"{key}={value}" for key, value in environ.items()),
-                self._sandbox.runguard_path, *options, "--", *argv]
-        result = await self._exec(["run"], args, stdout_cap=1 << 16,
-                                  timeout=limits.wall_seconds + RUN_GRACE_SECONDS)
-        diagnostics = (result.stderr_head + result.stderr_tail).decode(errors="replace")
-        head, tail = result.stderr_head[:STDERR_KEPT], result.stderr_tail
-        if not result.stdout.strip():  # no report: did the script fail before runguard?
-            self._check_script(result, stdout or "", need_ok=False)
-        if stderr is None:
-            return result_from_report(result.stdout, head, diagnostics, stderr_tail=tail)
-        run = result_from_report(result.stdout, b"", diagnostics)
-        if run.ok:
-            return run
-        try:  # a failed run: its stderr's head and tail (also for out-of-memory messages)
-            head, tail = await self._ends(stderr)
-        except OSError:  # the program may have replaced the file
-            head = tail = b""
-        return result_from_report(result.stdout, head, diagnostics, stderr_tail=tail)
+            stderr=f"./{stderr}" if stderr is not None else "fd:2", report="fd:3")
+        request = _fields("run", STDERR_KEPT, STDERR_SCANNED, stdin or "", stdout or "",
+                          stderr or "", len(environ), *environ, *options, "--", *argv)
+        reply = await self._ask(request, timeout=limits.wall_seconds + RUN_GRACE_SECONDS)
+        _raise_for(reply, stdin or stdout or stderr or "")
+        report, head, tail, diagnostics = reply[1:5]
+        result = result_from_report(
+            report, head[:STDERR_KEPT], (diagnostics or head + tail).decode(errors="replace"),
+            stderr_tail=tail)
+        return dataclasses.replace(result, extra={**result.extra, "ended_at": time.monotonic()})
 
     async def _run_piped(self, argv: Sequence[str], *, limits: Limits, stdin_fd: int | None,
                          stdout_fd: int | None, stderr: str | None,
                          env: Mapping[str, str] | None) -> RunResult:
-        """A run whose stdin and stdout are host pipes (interactive problems).
+        """A run whose stdin and stdout are host pipes (interactive problems): one exec.
 
-        The exec's stdin carries the program's stdin (nothing else: queued files go first in
-        an exec of their own), and the program's stdout travels as the exec's *stderr* stream,
-        relayed to ``stdout_fd`` as it comes; the exec's stdout still carries only runguard's
-        report. The program's stderr goes to the named file (or /dev/null)."""
+        The agent first empties /tmp and clears the stderr file's name (and writes the queued
+        files). Then an exec of ``env -i ... runguard`` as the box's uid: its stdin carries the
+        program's stdin, the program's stdout travels as the exec's *stderr* stream, relayed
+        to ``stdout_fd`` as it comes, and the exec's stdout carries only runguard's report. The
+        program's stderr goes to the named file (or /dev/null)."""
         owned = [fd for fd in (stdin_fd, stdout_fd) if fd is not None]
         try:
             if not argv:
                 raise ValueError("empty argv")
             if stderr is not None:
                 split_name(stderr)
-            environ = {**SANDBOX_ENV, **(env or {})}
-            for key, value in environ.items():
-                if not _ENV_NAME.fullmatch(key) or "\0" in value:
-                    raise ValueError(f"bad environment variable {key!r}")
-            if self._pending:
-                self._check_script(await self._exec(["flush"], [], stdout_cap=0,
-                                                    timeout=FILE_OP_SECONDS), "",
-                                   need_ok=True)
-            self._alive()
+            environ = _environment(env)
+            _raise_for(await self._ask(_fields("prepare", "", stderr or ""),
+                                       timeout=FILE_OP_SECONDS), stderr or "")
             limits = self._sandbox.clamp(limits)
             options = runguard_args(
-                limits, stdin="fd:0" if stdin_fd is not None else None,
+                _with_agent(limits), stdin="fd:0" if stdin_fd is not None else None,
                 stdout="fd:2" if stdout_fd is not None else None,
                 stderr=f"./{stderr}" if stderr is not None else "/dev/null", report="fd:1")
-            command = ["/bin/sh", "-c", _SCRIPT, "podium-box", "run", "0", "", stderr or "",
-                       "", *(f"{key}={value}" for key, value in environ.items()),
-                       self._sandbox.runguard_path, *options, "--", *argv]
+            command = ["/usr/bin/env", "-i", *environ, self._sandbox.runguard_path, *options,
+                       "--", *argv]
             try:
                 report, ended_at = await asyncio.to_thread(
                     self._exec_piped_sync, command, owned, stdin_fd, stdout_fd,
@@ -333,12 +364,11 @@ class DockerBox:
             for fd in owned:
                 os.close(fd)
         run = result_from_report(report, b"", "a piped run")
-        if not run.ok and stderr is not None:
-            try:
-                head, tail = await self._ends(stderr)
-            except OSError:
-                head = tail = b""
-            run = result_from_report(report, head, "a piped run", stderr_tail=tail)
+        if stderr is not None:
+            reply = await self._ask(_fields("ends", stderr, STDERR_KEPT, STDERR_SCANNED),
+                                    timeout=FILE_OP_SECONDS)
+            if reply[0] == b"ok":  # else the program replaced the file: no stderr
+                run = result_from_report(report, reply[1], "a piped run", stderr_tail=reply[2])
         return dataclasses.replace(run, extra={**run.extra, "ended_at": ended_at})
 
     def _exec_piped_sync(self, command: list[str], owned: list[int], stdin_fd: int | None,
@@ -418,124 +448,81 @@ class DockerBox:
                 sock.close()
         return bytes(report), ended_at
 
-    # -- execs -----------------------------------------------------------------------------
-
-    async def _ends(self, name: str) -> tuple[bytes, bytes]:
-        """The first STDERR_KEPT and last STDERR_SCANNED bytes of a file."""
-        result = await self._exec(["ends"], [name, str(STDERR_KEPT), str(STDERR_SCANNED)],
-                                  stdout_cap=64 + STDERR_KEPT + STDERR_SCANNED,
-                                  timeout=FILE_OP_SECONDS)
-        self._check_script(result, name, need_ok=True)
-        size_line, _, rest = result.stdout.partition(b"\n")
-        try:
-            size = int(size_line)
-        except ValueError:
-            raise SandboxError(f"cannot read the size of {name}: {result.stdout[:80]!r}"
-                               ) from None
-        kept = min(size, STDERR_KEPT)
-        return rest[:kept], rest[kept:]
-
-    def _check_script(self, result: _Exec, name: str, *, need_ok: bool) -> None:
-        """Raise what the script's failure line says. Only for execs whose stderr no program
-        wrote to: a read, or a run that produced no report. A failed queued write breaks the
-        box (the files after it were not written either)."""
-        stderr = result.stderr_head + result.stderr_tail
-        if _MARK + b"write " in stderr:
-            self._broken = "a queued file could not be written"
-        _raise_for_marker(stderr, name, need_ok=need_ok)
+    # -- the agent -------------------------------------------------------------------------
 
     def _alive(self) -> None:
         if self._broken is not None:
             raise SandboxError(f"the box is unusable: {self._broken}")
 
-    async def _exec(self, action: list[str], args: list[str], *, stdout_cap: int,
-                    timeout: float) -> _Exec:
-        """One exec of the box's script, carrying the queued files."""
+    async def _ask(self, request: list[bytes], *, timeout: float) -> list[bytes]:
+        """Send the queued files and ``request`` to the agent; its answer to ``request``. A
+        queued file it could not write raises OSError and breaks the box."""
         self._alive()
         pending, self._pending = self._pending, []
-        header = [action[0], str(len(pending))]
-        for name, data, executable in pending:
-            header += [name, str(len(data)), "1" if executable else "0"]
-        payload = [data for _, data, _ in pending]
-        moved = sum(len(data) for data in payload)
+        moved = sum(len(data) for _, data, _ in pending)
         try:
-            result = await asyncio.to_thread(
-                self._exec_sync, ["/bin/sh", "-c", _SCRIPT, "podium-box", *header, *args],
-                payload, stdout_cap, timeout + moved / 50e6)
+            failed, reply = await asyncio.to_thread(self._ask_sync, pending, request,
+                                                    timeout + moved / 50e6)
         except SandboxError as exc:
             self._broken = str(exc)
             raise
-        return result
+        if failed is not None:
+            self._broken = "a queued file could not be written"
+            _raise_for(failed, "")
+        return reply
 
-    def _exec_sync(self, command: list[str], payload: list[bytes], stdout_cap: int,
-                   timeout: float) -> _Exec:
-        """Blocking: create and start the exec, feed its stdin, collect its output."""
-        import docker.errors
-
-        api = self._client.api
-        try:
-            created = api.exec_create(
-                self.container_id, command, stdout=True, stderr=True, stdin=bool(payload),
-                user=f"{self.uid}:{self.uid}", workdir=WORK)
-            sock = api.exec_start(created["Id"], socket=True)
-        except docker.errors.NotFound:
-            raise SandboxError("the box's container is gone") from None
-        except (docker.errors.APIError, OSError) as exc:
-            raise SandboxError(f"docker exec failed: {_explain(exc)}") from None
-        raw: socket.socket = getattr(sock, "_sock", sock)
-        sender: threading.Thread | None = None
-        send_error: list[BaseException] = []
-        try:
-            raw.settimeout(timeout)
-            if payload:
-                sender = threading.Thread(target=_send, args=(raw, payload, send_error),
-                                          name="podium-box-stdin", daemon=True)
-                sender.start()
+    def _ask_sync(self, pending: list[tuple[str, bytes, bool]], request: list[bytes],
+                  timeout: float) -> tuple[list[bytes] | None, list[bytes]]:
+        """Blocking: one exchange with the agent (its answers to the queued writes are read
+        after everything is sent: the agent answers a write in a few bytes)."""
+        channel = self._channel
+        with channel.lock:
             started = time.monotonic()
             try:
-                out, head, tail = _collect(raw, stdout_cap)
+                channel.raw.settimeout(timeout)
+                for name, data, executable in pending:
+                    channel.send(_fields("write", name, int(executable), data))
+                channel.send(request)
+                failed = None
+                for _ in pending:
+                    answer = channel.receive()
+                    if answer[0] != b"ok" and failed is None:
+                        failed = answer
+                return failed, channel.receive()
             except TimeoutError:
                 self._kill()
                 raise SandboxError(
-                    f"an exec did not end {time.monotonic() - started:.0f} s after it started "
-                    "(runguard should have stopped it); killed the box") from None
+                    f"the box's agent did not answer {time.monotonic() - started:.0f} s after "
+                    "it was asked (runguard should have stopped the run); killed the box"
+                    ) from None
             except OSError as exc:
-                raise SandboxError(f"the exec stream failed: {exc}") from None
-            if sender is not None:
-                # The exec is over. A script that failed early left stdin unread, and dockerd
-                # then neither reads nor closes it: unblock the sender.
-                with contextlib.suppress(OSError):
-                    raw.shutdown(socket.SHUT_RDWR)
-                sender.join(timeout=FILE_OP_SECONDS)
-                if send_error and _MARK not in head + tail:
-                    raise SandboxError(f"sending files into the box failed: {send_error[0]}")
-        finally:
-            with contextlib.suppress(OSError):
-                raw.shutdown(socket.SHUT_RDWR)
-            raw.close()
-            with contextlib.suppress(OSError):
-                sock.close()
-        return _Exec(out, head, tail)
+                text = channel.complaints()
+                raise SandboxError(f"the box's agent is gone ({exc})"
+                                   + (f": {text}" if text else "")) from None
 
     def _kill(self) -> None:
         with contextlib.suppress(Exception):
             self._client.api.kill(self.container_id)
 
 
+def _environment(env: Mapping[str, str] | None) -> list[str]:
+    """The program's whole environment as NAME=VALUE strings."""
+    environ = {**SANDBOX_ENV, **(env or {})}
+    for key, value in environ.items():
+        if not _ENV_NAME.fullmatch(key) or "\0" in value:
+            raise ValueError(f"bad environment variable {key!r}")
+    return [f"{key}={value}" for key, value in environ.items()]
+
+
+def _with_agent(limits: Limits) -> Limits:
+    """RLIMIT_NPROC counts the box uid's processes: the agent is one more, not the program's."""
+    return replace(limits, processes=limits.processes + 1)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-def _send(raw: socket.socket, payload: list[bytes], errors: list[BaseException]) -> None:
-    """Write the queued files to the exec's stdin, then close it (the sender thread)."""
-    try:
-        for data in payload:
-            raw.sendall(data)
-        raw.shutdown(socket.SHUT_WR)
-    except OSError as exc:
-        errors.append(exc)
 
 
 def _recv_exactly(raw: socket.socket, size: int) -> bytes | None:
@@ -550,54 +537,6 @@ def _recv_exactly(raw: socket.socket, size: int) -> bytes | None:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
-
-
-def _collect(raw: socket.socket, stdout_cap: int) -> tuple[bytes, bytes, bytes]:
-    """Read the multiplexed exec stream to its end: stdout (at most ``stdout_cap`` bytes kept),
-    the first STDERR_KEPT bytes of stderr and its last STDERR_SCANNED bytes."""
-    out, head, tail = bytearray(), bytearray(), bytearray()
-    while (header := _recv_exactly(raw, 8)) is not None:
-        stream, size = header[0], int.from_bytes(header[4:8], "big")
-        while size:
-            chunk = raw.recv(min(size, 1 << 20))
-            if not chunk:
-                raise OSError(errno.EPIPE, "the exec stream ended inside a frame")
-            size -= len(chunk)
-            if stream == 1:
-                if len(out) < stdout_cap:
-                    out += chunk[:stdout_cap - len(out)]
-            elif stream == 2:
-                if len(head) < STDERR_KEPT:
-                    take = STDERR_KEPT - len(head)
-                    head += chunk[:take]
-                    chunk = chunk[take:]
-                tail += chunk
-                del tail[:-STDERR_SCANNED]
-    return bytes(out), bytes(head), bytes(tail)
-
-
-def _raise_for_marker(stderr: bytes, name: str, *, need_ok: bool) -> None:
-    """Turn the script's failure line into the exception DirBox would raise."""
-    at = stderr.rfind(_MARK)
-    line = stderr[at + len(_MARK):].split(b"\n", 1)[0].decode(errors="replace") if at >= 0 else ""
-    if line == "ok":
-        return
-    code, _, where = line.partition(" ")
-    where = where or name
-    if code == "missing":
-        raise FileNotFoundError(errno.ENOENT, "no such file in the box", where)
-    if code == "notregular":
-        raise PermissionError(errno.EPERM, "not a regular file (or a symbolic link)", where)
-    if code == "notdir":
-        raise NotADirectoryError(errno.ENOTDIR, "a directory on the way is missing, not a "
-                                 "directory or a symbolic link", where)
-    if code == "write":
-        raise OSError(errno.EIO, "cannot write a queued file into the box", where)
-    if code:
-        raise OSError(errno.EIO, f"file operation failed ({code})", where)
-    if need_ok:
-        text = stderr.decode(errors="replace").strip()
-        raise SandboxError(f"a file operation in the box gave no answer: {text or 'no output'}")
 
 
 def _explain(exc: BaseException) -> str:
@@ -619,10 +558,11 @@ class DockerSandbox:
         """``image``: the image of ``box()`` without ``image=``; ``images``: those
         :meth:`check` requires (default: ``image``); ``mounts``: host paths bound read-only at
         the same place (or a mapping host → container); ``runguard``: a host binary bound at
-        :data:`RUNGUARD_IN_IMAGE` (None: the image has one there); ``uid``: the container's
-        own process; ``program_uids``: where each box's uid is drawn from; the rest: the
-        container's limits (``memory_bytes`` covers the program, its tmpfs files and the
-        judge's execs; ``lifetime_seconds`` is how long a forgotten box lives)."""
+        :data:`RUNGUARD_IN_IMAGE` (None: the image has one there); ``program_uids``: where
+        each box's uid (its container's, agent's and program's) is drawn from, never ``uid``
+        (65534: bwrap's boxes); the rest: the container's limits (``memory_bytes`` covers the
+        program, its tmpfs files and the agent; ``lifetime_seconds`` is how long a forgotten
+        box lives)."""
         self.image = image
         self.images = tuple(images) if images is not None else (image,)
         self.mounts = dict(mounts) if isinstance(mounts, Mapping) else {p: p for p in mounts}
@@ -750,8 +690,8 @@ class DockerSandbox:
         creating = asyncio.ensure_future(
             asyncio.to_thread(self._create_sync, client, name, image, uid))
         try:
-            container_id = await asyncio.shield(creating)
-            yield DockerBox(self, client, container_id, uid)
+            container_id, channel = await asyncio.shield(creating)
+            yield DockerBox(self, client, container_id, uid, channel)
         finally:
             # Also on cancellation: let the creation finish, then remove what it made; the
             # removal itself is shielded from a second cancellation.
@@ -759,8 +699,11 @@ class DockerSandbox:
             with _uid_lock:
                 _uids_in_use.discard(uid)
 
-    async def _dispose(self, client: Any, creating: asyncio.Future[str], name: str) -> None:
+    async def _dispose(self, client: Any, creating: asyncio.Future[tuple[str, _Channel]],
+                       name: str) -> None:
         await asyncio.wait([creating])
+        if not creating.cancelled() and creating.exception() is None:
+            creating.result()[1].close()  # the agent sees end-of-file and ends
         await asyncio.to_thread(self._remove_sync, client, name)
 
     def _take_uid(self) -> int:
@@ -773,7 +716,10 @@ class DockerSandbox:
                     _uids_in_use.add(uid)
                     return uid
 
-    def _create_sync(self, client: Any, name: str, image: str, uid: int) -> str:
+    def _create_sync(self, client: Any, name: str, image: str, uid: int
+                     ) -> tuple[str, _Channel]:
+        """Blocking: create the container, attach to it, start it, wait for its agent's
+        hello; its id and the agent's channel."""
         import docker.errors
         from docker.types import Ulimit
 
@@ -787,6 +733,8 @@ class DockerSandbox:
             security_opt=["no-new-privileges"], pids_limit=self.pids,
             mem_limit=self.memory_bytes, memswap_limit=self.memory_bytes,
             nano_cpus=int(self.cpus * 1e9), auto_remove=True, binds=binds,
+            log_config={"Type": "none"},  # the agent's answers are no log
+            init=False,  # the agent is the init, whatever the engine's default
             tmpfs={WORK: f"size={self.work_bytes},mode=1777,exec,nosuid,nodev",
                    "/tmp": f"size={self.tmp_bytes},mode=1777,exec,nosuid,nodev",
                    "/sys": "ro,size=4k,nosuid,nodev,noexec"},
@@ -797,8 +745,9 @@ class DockerSandbox:
                      Ulimit(name="stack", soft=-1, hard=-1)])
         try:
             created = api.create_container(
-                image, command=[str(self.lifetime_seconds)], entrypoint=["/bin/sleep"],
-                name=name, user=f"{self.uid}:{self.uid}", hostname="podium",
+                image, command=[WORK, str(self.lifetime_seconds)],
+                entrypoint=[self.runguard_path, "--agent"], name=name, user=f"{uid}:{uid}",
+                hostname="podium", stdin_open=True,  # (and StdinOnce)
                 labels={LABEL: "1", OWNER_LABEL: _owner()}, network_disabled=True,
                 host_config=host_config)
         except docker.errors.ImageNotFound:
@@ -807,11 +756,32 @@ class DockerSandbox:
                 "README.md); Podium never pulls judge images") from None
         except docker.errors.APIError as exc:
             raise SandboxError(f"cannot create a box container: {_explain(exc)}") from None
+        container_id = str(created["Id"])
         try:
-            api.start(created["Id"])
-        except docker.errors.APIError as exc:
-            raise SandboxError(f"cannot start a box container: {_explain(exc)}") from None
-        return str(created["Id"])
+            channel = _Channel(api.attach_socket(
+                container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}))
+        except (docker.errors.APIError, OSError) as exc:
+            raise SandboxError(f"cannot attach to a box container: {_explain(exc)}") from None
+        try:
+            try:
+                api.start(container_id)
+            except docker.errors.APIError as exc:
+                raise SandboxError(f"cannot start a box container: {_explain(exc)}") from None
+            try:
+                channel.raw.settimeout(AGENT_START_SECONDS)
+                hello = channel.receive()
+            except OSError as exc:
+                text = channel.complaints()
+                raise SandboxError(
+                    f"the box's agent ({self.runguard_path} --agent) did not start: "
+                    f"{text or exc} (an image built before runguard had --agent? rebuild it, "
+                    "judges/images/README.md)") from None
+            if hello[:2] != [b"podium-agent", b"1"] or hello[2:] != [b"1"]:
+                raise SandboxError(f"the box's agent is not the container's init: {hello!r}")
+        except BaseException:
+            channel.close()
+            raise
+        return container_id, channel
 
     def _remove_sync(self, client: Any, name: str) -> None:
         """Remove ``name`` for good (waiting out Docker's own auto-removal if it raced us)."""

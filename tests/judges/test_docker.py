@@ -3,18 +3,20 @@
 The boxes are ``podium-judge-test:host`` (an empty imported image, see docker_images.py) with
 the host's toolchain and runguard bound read-only, hardened exactly as production boxes. The
 module skips only when the engine is unreachable (or PODIUM_TEST_DOCKER=unavailable). Its
-programs run as uids of their own (TEST_UIDS), so the leftover checks at the end of the module
-see only what these tests started: no process, no ``podium-box-`` container.
+boxes run as uids of their own (TEST_UIDS, a block drawn per session), so the leftover checks at
+the end of the module see only what these tests started: no process, no ``podium-box-``
+container.
 
 The behaviour both backends share (limits, isolation, hostile programs, the box's files) is
-tested on both in test_hostile.py; here: a uid per box, the container's hardening, files moved
-through execs, and the container's life.
+tested on both in test_hostile.py; here: a uid per box, the container's hardening, the box's
+agent (files and runs without an exec, out of the program's reach), and the container's life.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import sys
 import threading
@@ -49,7 +51,8 @@ pytestmark = [pytest.mark.docker,
                                  reason=f"no usable Docker engine: {UNAVAILABLE}")]
 
 MiB = 1024 * 1024
-TEST_UIDS = range(64800, 64832)
+_FIRST_UID = 64000 + 32 * random.SystemRandom().randrange(25)  # per session: a box's agent
+TEST_UIDS = range(_FIRST_UID, _FIRST_UID + 32)  # lives as long as its box, with the box's uid
 MARK = f"podium-docker-test-{uuid.uuid4().hex}"
 FAST = Limits(cpu_seconds=1, wall_seconds=2, memory_bytes=256 * MiB, processes=16,
               output_bytes=4 * MiB)
@@ -109,7 +112,7 @@ async def test_programs_run_as_the_box_uid_without_privileges(sandbox: DockerSan
         for box in (one, two):
             script = ("id -u; id -g; id -G; pwd; echo $HOME $PATH; "
                       "grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status; "
-                      "grep '^Uid:' /proc/1/status")
+                      "grep '^Uid:' /proc/1/status; tr '\\0' ' ' < /proc/1/cmdline")
             result = await run(box, ["sh", "-c", script], stdout="out")
             assert result.ok, result
             words = (await box.read("out", limit=1000)).decode().split()
@@ -117,7 +120,9 @@ async def test_programs_run_as_the_box_uid_without_privileges(sandbox: DockerSan
             assert uid in TEST_UIDS and words[1:3] == [str(uid)] * 2
             assert words[3:6] == ["/work", "/tmp", "/usr/local/bin:/usr/bin:/bin"]
             assert words[6:12] == ["CapEff:", "0" * 16, "CapBnd:", "0" * 16, "NoNewPrivs:", "1"]
-            assert words[12:14] == ["Uid:", "65534"]  # the container's own process
+            assert words[12:14] == ["Uid:", str(uid)]  # the agent: RLIMIT_NPROC is per box
+            assert words[17:] == [RUNGUARD_IN_IMAGE, "--agent", "/work",
+                                  str(sandbox.lifetime_seconds)]
             ids.append(uid)
         assert ids[0] != ids[1]  # one uid per box: RLIMIT_NPROC counts each box alone
 
@@ -131,7 +136,11 @@ async def test_the_container_is_hardened(engine: Any, sandbox: DockerSandbox, bo
     info = container(engine, box)
     host = info["HostConfig"]
     assert info["Name"].startswith(f"/{BOX_PREFIX}")
-    assert info["Config"]["User"] == "65534:65534"
+    assert isinstance(box, DockerBox)
+    assert info["Config"]["User"] == f"{box.uid}:{box.uid}"
+    assert info["Config"]["OpenStdin"] is True and info["Config"]["StdinOnce"] is True
+    assert info["Config"]["Tty"] is False and host["LogConfig"]["Type"] == "none"
+    assert host["Init"] is False  # the agent is the pid namespace's init
     assert info["Config"]["Labels"][LABEL] == "1"
     assert info["Config"]["Labels"][OWNER_LABEL].startswith(OWNER_PREFIX)
     assert host["NetworkMode"] == "none" and host["IpcMode"] == "none"
@@ -160,11 +169,11 @@ async def test_concurrent_boxes_do_not_share_a_process_budget(sandbox: DockerSan
     assert all(r.ok for r in results), results
 
 
-# -- the box's files (moved through execs) ------------------------------------------------------
+# -- the box's files (through its agent) --------------------------------------------------------
 
-async def test_a_named_stderr_of_a_successful_run_stays_in_its_file(box: Box) -> None:
+async def test_a_named_stderr_is_in_its_file_and_in_the_result(box: Box) -> None:
     result = await run(box, ["sh", "-c", "echo warning >&2"], stderr="err.txt")
-    assert result.ok and result.stderr == b""  # documented: fetched for failed runs only
+    assert result.ok and result.stderr == b"warning\n"  # as on bwrap
     assert await box.read("err.txt", limit=100) == b"warning\n"
 
 
@@ -244,6 +253,66 @@ async def test_execs_leak_no_descriptors_or_threads(box: Box) -> None:
     assert threading.active_count() <= threads
 
 
+async def test_big_files_and_many_requests_keep_the_channel_in_step(box: Box) -> None:
+    data = os.urandom(5 * MiB + 12345)  # many frames of the attach stream, both ways
+    await box.write("big.bin", data)
+    await box.write("small", b"s")
+    assert await box.read("big.bin", limit=10 * MiB) == data
+    assert await box.read("big.bin", limit=70000) == data[:70000]
+    result = await run(box, ["sh", "-c", "head -c 100000 big.bin >&2; exit 1"], stdout="out")
+    assert result.exit_code == 1 and result.stderr == data[:1024]  # head of a 100 kB stderr
+    for i in range(50):
+        await box.write(f"n{i}", str(i).encode())
+        assert (await run(box, ["cat", f"n{i}"], stdout="o")).ok
+        assert await box.read("o", limit=10) == str(i).encode()
+    assert await box.read("small", limit=10) == b"s"
+
+
+async def test_deep_and_locked_leftovers_are_removed(box: Box) -> None:
+    # Deeper than the agent keeps descriptors open for, and locked (chmod 000) on the way.
+    script = ("cd /tmp && for i in $(seq 100); do mkdir d && cd d && echo x > f; done; "
+              "chmod 000 /tmp/d/d/d/d/d/d/d/d/d/d/d /tmp/d/d/d; cd /work; mkdir -p out/a/b; "
+              "chmod 000 out/a out; ls -A /tmp")
+    result = await run(box, ["sh", "-c", script], stdout="listing")
+    assert result.ok and await box.read("listing", limit=100) == b"d\n"
+    assert (await run(box, ["sh", "-c", "ls -A /tmp"], stdout="out")).ok
+    assert await box.read("out", limit=100) == b""  # the stdout file replaced the locked tree
+
+
+async def test_the_agent_is_out_of_the_program_s_reach(box: Box) -> None:
+    probe = b"""
+import os, signal
+for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP, signal.SIGUSR1):
+    try:
+        os.kill(1, sig); print("ESCAPED kill", sig)
+    except PermissionError:
+        pass
+for path in ("/proc/1/fd/0", "/proc/1/fd/1", "/proc/1/environ", "/proc/1/mem", "/proc/1/fd"):
+    try:
+        os.listdir(path) if path.endswith("fd") else open(path, "rb").read(1)
+        print("ESCAPED read", path)
+    except PermissionError:
+        pass
+print("contained")
+"""
+    await box.write("probe.py", probe)
+    result = await run(box, ["python3", "probe.py"], stdout="out")
+    assert result.ok, result
+    assert await box.read("out", limit=1000) == b"contained\n"
+    assert (await run(box, ["true"])).ok  # the agent still answers
+
+
+async def test_an_image_without_the_agent_says_so() -> None:
+    sandbox = test_sandbox(program_uids=TEST_UIDS)
+    sandbox.runguard = Path("/bin/true")  # an old runguard: no --agent, the container ends
+    try:
+        with pytest.raises(SandboxError, match="agent .*did not start.*rebuild"):
+            async with sandbox.box():
+                pass
+    finally:
+        await sandbox.aclose()
+
+
 # -- the container's life -----------------------------------------------------------------------
 
 async def test_the_container_is_gone_after_the_box_even_on_errors(
@@ -287,6 +356,30 @@ async def test_a_cancelled_run_removes_its_container(engine: Any,
     assert our_containers(engine) == []
 
 
+async def test_a_box_ends_by_itself_when_its_judge_or_its_lifetime_is_gone(
+        engine: Any) -> None:
+    sandbox = test_sandbox(program_uids=TEST_UIDS, lifetime_seconds=2)
+    client = await sandbox._ready()
+    names = [f"{BOX_PREFIX}gone-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    try:
+        _, dropped = await asyncio.to_thread(sandbox._create_sync, client, names[0],
+                                             TEST_IMAGE, TEST_UIDS[-2])
+        _, kept = await asyncio.to_thread(sandbox._create_sync, client, names[1], TEST_IMAGE,
+                                          TEST_UIDS[-3])
+        dropped.close()  # what a judge process that dies does: its agent sees end-of-file
+        for _ in range(100):
+            left = set(names) & set(our_containers(engine))
+            if not left:
+                break
+            await asyncio.sleep(0.1)
+        assert left == set()  # the second one outlived its lifetime (2 s)
+        kept.close()
+    finally:
+        for name in names:
+            await asyncio.to_thread(sandbox._remove_sync, client, name)
+        await sandbox.aclose()
+
+
 async def test_cleanup_removes_boxes_of_dead_judges_only(
         engine: Any, sandbox: DockerSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     import judges.sandbox.docker as module
@@ -295,7 +388,9 @@ async def test_cleanup_removes_boxes_of_dead_judges_only(
     monkeypatch.setattr(module, "_owner", lambda: dead)
     client = await sandbox._ready()
     orphan = f"{BOX_PREFIX}orphan-{uuid.uuid4().hex[:8]}"
-    await asyncio.to_thread(sandbox._create_sync, client, orphan, TEST_IMAGE, TEST_UIDS[-1])
+    # (its channel stays open, as if its judge hung: the agent waits)
+    _, channel = await asyncio.to_thread(sandbox._create_sync, client, orphan, TEST_IMAGE,
+                                         TEST_UIDS[-1])
     monkeypatch.undo()
     try:
         async with sandbox.box() as live:
@@ -307,6 +402,7 @@ async def test_cleanup_removes_boxes_of_dead_judges_only(
                  engine.api.containers(all=True, filters={"label": LABEL})]
         assert orphan not in names
     finally:
+        channel.close()
         await asyncio.to_thread(sandbox._remove_sync, client, orphan)
 
 

@@ -242,6 +242,19 @@ def host() -> Iterator[Host]:
 
 # -- the backends -------------------------------------------------------------------------------
 
+def _namespace_init(process: str) -> bool:
+    """Whether the ``'pid name'`` process is pid 1 of a pid namespace (a Docker box's agent)."""
+    try:
+        status = Path(f"/proc/{process.split()[0]}/status").read_text()
+    except OSError:
+        return False
+    for line in status.splitlines():
+        if line.startswith("NSpid:"):
+            pids = line.split()[1:]
+            return len(pids) > 1 and pids[-1] == "1"
+    return False
+
+
 @dataclass
 class Backend:
     """One sandbox backend as this module uses it."""
@@ -257,7 +270,12 @@ class Backend:
     """Every box made in the module: bwrap {"root"}, Docker {"id", "name", "merged"}."""
 
     def leftover_processes(self) -> list[str]:
-        return marked_processes(MARK) + processes_of_uids(self.uids)
+        """Processes of a run still alive. A Docker box's agent (its container's init, with the
+        box's uid) is the box itself, not a run's: the containers check covers it."""
+        found = processes_of_uids(self.uids)
+        if self.name == "docker":
+            found = [process for process in found if not _namespace_init(process)]
+        return marked_processes(MARK) + found
 
     def box(self) -> AbstractAsyncContextManager[Box]:
         """A fresh box of the backend, recorded for the leftover checks."""
