@@ -13,6 +13,9 @@ from judges.problems.model import PackageError
 __all__ = ["Tree", "number", "words"]
 
 
+IGNORED_NAMES = frozenset({"__pycache__"})
+"""Entries a package may carry by accident (Python's byte-code caches): never read."""
+
 class Tree:
     """A package folder. Every listing goes through :meth:`entries`, which refuses symbolic
     links that lead outside the package (a package must not smuggle in ``/etc/passwd``)."""
@@ -60,9 +63,11 @@ class Tree:
         return path
 
     def entries(self, folder: Path) -> list[Path]:
-        """The visible entries of ``folder`` (no dotfiles), sorted by name like problemtools."""
+        """The visible entries of ``folder`` (no dotfiles, no ``__pycache__``), sorted by name
+        like problemtools."""
         try:
-            names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+            names = sorted(p.name for p in folder.iterdir()
+                           if not p.name.startswith(".") and p.name not in IGNORED_NAMES)
         except OSError as exc:
             raise PackageError(self.rel(folder), f"cannot list: {exc.strerror}") from None
         return [self.check(folder / name) for name in names]

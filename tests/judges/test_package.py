@@ -535,3 +535,19 @@ def test_not_a_package(tmp_path: Path) -> None:
     zipfile.ZipFile(archive, "w").close()
     with pytest.raises(PackageError, match=r"^problem\.yaml: missing"):
         load_package(archive)
+
+
+def test_python_byte_code_caches_are_not_part_of_a_package(tmp_path: Path) -> None:
+    """Running a package's Python solutions or validators leaves __pycache__ folders
+    behind; they are neither submissions nor validator files."""
+    package = tmp_path / "legacy_full"
+    shutil.copytree(PACKAGES / "legacy_full", package)
+    with load_package(package) as clean:
+        expected = [s.name for s in clean.submissions]
+    for folder in (package / "submissions", package / "submissions" / "accepted",
+                   package / "input_validators"):
+        (folder / "__pycache__").mkdir(exist_ok=True)
+        (folder / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0garbage")
+    with load_package(package) as loaded:
+        assert [s.name for s in loaded.submissions] == expected
+        assert [p.name for p in loaded.input_validators] == ["validate.py"]
