@@ -131,6 +131,8 @@ class Leaderboard(SQLModel, table=True):
     reset_period: str = Field(default="never", max_length=8)
     update_mode: str = Field(default="best", max_length=16)
     max_entries: int | None = Field(default=None)
+    public: bool = Field(default=True)
+    """Anyone may read a public leaderboard; a private one is for staff."""
     period_started_at: datetime = created_field()
     created_at: datetime = created_field()
 
