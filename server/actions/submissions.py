@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server.actions.base import audit, contest_by_ref, emit, get_or_404, unit_of_work
 from server.actions.badges import award_badge
 from server.actions.errors import Forbidden, Invalid, NotFound
+from server.actions.leaderboards import feed_practice
 from server.actions.queueing import enqueue_submission, fresh_pending
 from server.actions.standings import refresh_teams
 from server.components import ProblemInfo, TeamInfo, Verdict, VerdictEvent
@@ -251,6 +252,8 @@ async def record_verdict(
                  submission_id, judging.id, verdict.value)
         return judging
     await refresh_teams(services, contest.id, [submission.team_id])  # type: ignore[arg-type,list-item]
+    if contest.is_practice:
+        await feed_practice(services, submission)
     plugins = services.plugins.for_contest(contest)
     for badge, settings in plugins.badges():
         try:
