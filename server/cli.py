@@ -496,6 +496,54 @@ def plugins_cmd() -> None:
         click.echo(f"{name:<16} (skipped: {why})")
 
 
+@cli.group()
+def contest() -> None:
+    """Contests: import an ICPC Contest API event feed."""
+
+
+@contest.command("import-feed")
+@click.argument("feed", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--slug", default=None, help="Slug of the new contest (default: from its name).")
+def contest_import_feed(feed: Path, slug: str | None) -> None:
+    """Create a contest (scoring rule icpc) from an event feed (2020-03 or 2023-06 NDJSON);
+    prints what was skipped and why on stderr and the new contest's slug on stdout."""
+    from server.actions.feeds import import_feed, parse_feed
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    try:
+        with feed.open(encoding="utf-8", errors="replace") as lines:
+            data = parse_feed(lines, name=str(feed))
+    except OSError as exc:
+        raise CommandFailed(f"{feed}: {exc.strerror or exc}") from None
+    report = _run(settings, lambda s: import_feed(s, data, slug=slug))
+    for line in report.summary():
+        click.echo(line, err=True)
+    click.echo(report.contest.slug)
+
+
+@cli.group("scoreboard")
+def scoreboard_cmd() -> None:
+    """Contest scoreboards."""
+
+
+@scoreboard_cmd.command("show")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, required=True,
+              help="Print the ICPC Contest API scoreboard object (the only format so far).")
+@click.option("--public", is_flag=True, help="The public view (pending tries after the freeze).")
+def scoreboard_show(slug: str, as_json: bool, public: bool) -> None:
+    """Print a contest's scoreboard."""
+    import json
+
+    from server.actions.feeds import contest_api_scoreboard
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    board = _run(settings, lambda s: contest_api_scoreboard(s, slug, public=public))
+    click.echo(json.dumps(board, indent=1))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one clear line and exit code 2 for every usage or input error."""
     try:

@@ -1,0 +1,148 @@
+"""`podium contest import-feed` and `podium scoreboard show --json`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.actions.feeds import parse_feed, reltime
+from server.errors import ActionError
+from tests.test_cli import run
+
+FEEDS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "feeds"
+PACNW = FEEDS / "pacnw2022"
+
+
+@pytest.fixture
+def env(db_url: str) -> dict[str, str]:
+    if db_url.startswith("sqlite"):
+        return {}  # the embedded mode: a fresh data dir
+    return {"PODIUM_DATABASE_URL": db_url, "PODIUM_SECRET_KEY": "test-secret-key"}
+
+
+def _minutes(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    delta = reltime(value)
+    assert delta is not None, value
+    return int(delta.total_seconds() // 60)
+
+
+def _row(row: dict[str, Any]) -> tuple[Any, ...]:
+    cells = sorted(
+        (p["problem_id"], p["num_judged"], p.get("num_pending", 0), p["solved"],
+         _minutes(p["time"]) if p["solved"] else None, p.get("first_to_solve", False) is True)
+        for p in row["problems"] if p["num_judged"] or p.get("num_pending"))
+    return (row["rank"], row["team_id"], row["score"]["num_solved"],
+            _minutes(row["score"]["total_time"]), tuple(cells))
+
+
+@pytest.mark.skipif(not PACNW.is_dir(), reason="the shared PacNW 2022 feed is not here")
+def test_pacnw2022_replay_matches_the_final_scoreboard(tmp_path: Path,
+                                                       env: dict[str, str]) -> None:
+    began = time.monotonic()
+    imported = run("contest", "import-feed", str(PACNW / "event-feed.ndjson"),
+                   data_dir=tmp_path, env=env)
+    took = time.monotonic() - began
+    assert imported.returncode == 0, imported.stderr
+    slug = imported.stdout.strip()
+    assert slug == "pacnw22-regional"
+    assert "54 teams, 13 problems, 662 submissions" in imported.stderr
+    assert "skipped 5: judgement of an unknown or skipped submission" in imported.stderr
+    print(f"PacNW 2022 import: {took:.2f} s")
+
+    shown = run("scoreboard", "show", slug, "--json", data_dir=tmp_path, env=env)
+    assert shown.returncode == 0, shown.stderr
+    board = json.loads(shown.stdout)
+    expected = json.loads((PACNW / "final-scoreboard.json").read_text())
+    assert [_row(r) for r in board["rows"]] == [_row(r) for r in expected["rows"]]
+    assert not board["frozen"]
+
+    public = json.loads(run("scoreboard", "show", slug, "--json", "--public",
+                            data_dir=tmp_path, env=env).stdout)
+    assert public["frozen"]
+    pending = sum(p["num_pending"] for r in public["rows"] for p in r["problems"])
+    assert pending > 0
+    # nothing judged after the freeze shows: fewer solved in total than the final board
+    assert (sum(r["score"]["num_solved"] for r in public["rows"])
+            < sum(r["score"]["num_solved"] for r in board["rows"]))
+
+
+FEED_2023 = [
+    {"type": "contest", "id": "c1", "data": {"id": "c1", "name": "Tiny 2023",
+                                             "start_time": "2024-05-01T10:00:00Z",
+                                             "duration": "5:00:00", "penalty_time": 20,
+                                             "scoreboard_freeze_duration": "1:00:00"}},
+    {"type": "judgement-types", "id": None, "data": [
+        {"id": "AC", "solved": True, "penalty": False},
+        {"id": "WA", "solved": False, "penalty": True},
+        {"id": "CE", "solved": False, "penalty": False}]},
+    {"type": "problems", "id": "p1", "data": {"id": "p1", "label": "A", "ordinal": 0}},
+    {"type": "teams", "id": "t1", "data": {"id": "t1", "name": "One"}},
+    {"type": "teams", "id": "t2", "data": {"id": "t2", "name": "Two"}},
+    {"type": "submissions", "id": "s1", "data": {"id": "s1", "team_id": "t1",
+                                                 "problem_id": "p1",
+                                                 "contest_time": "0:10:30.000"}},
+    {"type": "submissions", "id": "s2", "data": {"id": "s2", "team_id": "t1",
+                                                 "problem_id": "p1",
+                                                 "time": "2024-05-01T12:20:59.9+02:00"}},
+    {"type": "submissions", "id": "s3", "data": {"id": "s3", "team_id": "t2",
+                                                 "problem_id": "nope"}},
+    {"type": "judgements", "id": "j1", "data": {"id": "j1", "submission_id": "s1",
+                                                "judgement_type_id": "WA"}},
+    {"type": "judgements", "id": "j2", "data": {"id": "j2", "submission_id": "s2",
+                                                "judgement_type_id": "AC"}},
+    {"type": "teams", "id": "t2", "data": None},
+]
+
+
+def test_a_malformed_line_is_skipped_and_reported_not_fatal(tmp_path: Path,
+                                                            env: dict[str, str]) -> None:
+    lines = [json.dumps(e) for e in FEED_2023]
+    lines.insert(3, '{"type": "teams", "id": "t9", "data": {"id": "t9", "na')  # cut short
+    feed = tmp_path / "feed.ndjson"
+    feed.write_text("\n".join(lines) + "\n\n")
+    imported = run("contest", "import-feed", str(feed), data_dir=tmp_path / "data", env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "tiny-2023"
+    assert "skipped 1: line is not JSON (line 4)" in imported.stderr
+    assert "skipped 1: submission of an unknown team or problem" in imported.stderr
+    board = json.loads(run("scoreboard", "show", "tiny-2023", "--json",
+                           data_dir=tmp_path / "data", env=env).stdout)
+    assert [(r["rank"], r["team_id"], r["score"]) for r in board["rows"]] == [
+        (1, "t1", {"num_solved": 1, "total_time": 20 + 20})]  # 0:20:59.9 → minute 20; t2 gone
+    assert board["rows"][0]["problems"] == [
+        {"problem_id": "p1", "num_judged": 2, "num_pending": 0, "solved": True, "time": 20,
+         "first_to_solve": True}]
+
+
+def test_a_2020_03_feed_is_read_too() -> None:
+    lines = [
+        '{"id": "1", "type": "contests", "op": "create", "data": {"id": "x", '
+        '"start_time": "2020-01-01T00:00:00Z", "duration": "1:00:00"}}',
+        '{"id": "2", "type": "teams", "op": "create", "data": {"id": "7", "name": "Seven"}}',
+        '{"id": "3", "type": "teams", "op": "create", "data": {"id": "8", "name": "Eight"}}',
+        '{"id": "4", "type": "teams", "op": "delete", "data": {"id": "8"}}',
+        '{"id": "5", "type": "runs", "op": "create", "data": {"id": "r"}}',
+    ]
+    data = parse_feed(lines)
+    assert list(data.of("teams")) == ["7"]
+    assert data.ignored == {"runs": 1}
+
+
+def test_a_file_that_is_not_a_feed_exits_2_with_one_line(tmp_path: Path) -> None:
+    not_feed = tmp_path / "notes.txt"
+    not_feed.write_text("hello\nthis is not JSON\n")
+    result = run("contest", "import-feed", str(not_feed), data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("podium: error: ")
+    assert "is not an ICPC Contest API event feed" in lines[0]
+    assert result.stdout == ""
+    with pytest.raises(ActionError, match="no contest event"):
+        parse_feed(['{"type": "teams", "id": "1", "data": {"id": "1"}}'])
