@@ -27,6 +27,7 @@ from server.web.auth import (
     services_of,
     team_of,
 )
+from server.web.leaderboards_api import LeaderboardController
 from server.web.rejudge_api import RejudgingController
 from server.web.schemas import (
     ContestIn,
@@ -341,7 +342,8 @@ class SubmissionController(Controller):
 api_router = Router(
     path="/api/v1",
     route_handlers=[AuthController, UserController, CatalogController, ProblemController,
-                    ContestController, SubmissionController, RejudgingController],
+                    ContestController, SubmissionController, RejudgingController,
+                    LeaderboardController],
     dependencies={"user": Provide(current_api_user)},
     tags=["api"],
 )
