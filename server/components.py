@@ -16,7 +16,7 @@ This module has no dependency on the database layer: plugins see plain data clas
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -96,6 +96,9 @@ class ProblemInfo:
     label: str
     points: float
     ordinal: int
+    solves: int = 0
+    """Teams with an accepted submission to the problem (in the board's view); filled in only
+    for a rule with ``solve_counts`` set, else 0."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,11 @@ class Attempt:
     """``None`` while the submission is queued or being judged."""
     score: float | None = None
     """Fraction of the problem's points earned (0..1) for partial-score problems."""
+    groups: Mapping[int, float] | None = None
+    """Test group id -> fraction of the problem's points this attempt earned in that group
+    (the group's share when all its tests were accepted, else 0), for the scoring groups
+    (non-sample, with points, holding tests). Filled in only for a rule with
+    ``uses_test_groups`` set and a judged attempt with recorded runs, else None."""
 
 
 @dataclass(slots=True)
@@ -221,6 +229,15 @@ class ScoringRule:
     name: ClassVar[str]
     title: ClassVar[str] = ""
     Settings: ClassVar[type[BaseModel]] = NoSettings
+    dense_ranks: ClassVar[bool] = False
+    """Equal rows share a rank and the next row takes the next rank ("1223"), instead of
+    competition ranks ("1224")."""
+    uses_test_groups: ClassVar[bool] = False
+    """The engine fills :attr:`Attempt.groups` (per-group results from the recorded runs)."""
+    solve_counts: ClassVar[bool] = False
+    """A cell depends on how many teams solved its problem (:attr:`ProblemInfo.solves`): a
+    cross-team effect. When a team's solved state of a problem changes, the engine recomputes
+    every team that solved that problem."""
 
     def cell(
         self, problem: ProblemInfo, attempts: Sequence[Attempt], settings: BaseModel
@@ -229,6 +246,13 @@ class ScoringRule:
 
     def row(self, cells: Sequence[Cell], settings: BaseModel) -> RowScore:
         raise NotImplementedError
+
+    def fold_row(
+        self, problems: Sequence[ProblemInfo], cells: Sequence[Cell], settings: BaseModel
+    ) -> RowScore:
+        """The row score when the rule needs the problems too (``cells[i]`` is the cell of
+        ``problems[i]``). The engine calls this; the default is :meth:`row`."""
+        return self.row(cells, settings)
 
     def sort_key(self, row: RowScore, settings: BaseModel) -> tuple[float, ...]:
         raise NotImplementedError

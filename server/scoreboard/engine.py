@@ -10,6 +10,7 @@ with the rule's sort key; the scoreboard issue makes every step incremental.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -30,7 +31,17 @@ from server.components import (
     TeamInfo,
     Verdict,
 )
-from server.models import Contest, ContestProblem, Standing, Submission, Team, utcnow
+from server.models import (
+    Contest,
+    ContestProblem,
+    JudgingRun,
+    Standing,
+    Submission,
+    Team,
+    TestCase,
+    TestGroup,
+    utcnow,
+)
 
 __all__ = [
     "Board",
@@ -39,6 +50,7 @@ __all__ = [
     "contest_problems",
     "first_solvers",
     "recompute_teams",
+    "with_solves",
 ]
 
 
@@ -72,7 +84,90 @@ def _attempt(contest: Contest, sub: Submission, hide_after: datetime | None) -> 
     if sub.verdict and (hide_after is None or sub.submitted_at < hide_after):
         verdict = Verdict(sub.verdict)
     return Attempt(submission_id=sub.id or 0, contest_seconds=seconds, verdict=verdict,
-                   score=sub.score)
+                   score=sub.score if verdict is not None else None)
+
+
+async def with_solves(
+    session: AsyncSession, contest: Contest, problems: Sequence[ProblemInfo],
+    hide_after: datetime | None = None,
+) -> list[ProblemInfo]:
+    """The problems with :attr:`ProblemInfo.solves` filled in: visible teams with an accepted
+    submission in the contest window (before ``hide_after`` in a frozen view)."""
+    limit = contest.end_at if hide_after is None else min(contest.end_at, hide_after)
+    rows = await session.exec(
+        select(Submission.problem_id, func.count(func.distinct(Submission.team_id)))
+        .join(Team, col(Team.id) == Submission.team_id)
+        .where(
+            Submission.contest_id == contest.id,
+            Submission.verdict == Verdict.ACCEPTED.value,
+            Submission.submitted_at >= contest.start_at,
+            Submission.submitted_at < limit,
+            col(Team.hidden).is_(False),
+        )
+        .group_by(col(Submission.problem_id))
+    )
+    counts = {problem_id: count for problem_id, count in rows}
+    return [dataclasses.replace(p, solves=counts.get(p.id, 0)) for p in problems]
+
+
+async def _solvers(session: AsyncSession, contest: Contest, problem_ids: set[int]) -> set[int]:
+    """Teams with an accepted submission to one of these problems in the contest window."""
+    rows = await session.exec(
+        select(Submission.team_id).distinct().where(
+            Submission.contest_id == contest.id,
+            Submission.verdict == Verdict.ACCEPTED.value,
+            Submission.submitted_at >= contest.start_at,
+            Submission.submitted_at < contest.end_at,
+            col(Submission.problem_id).in_(sorted(problem_ids)),
+        )
+    )
+    return set(rows)
+
+
+async def _group_results(
+    session: AsyncSession, problem_ids: set[int], judging_ids: set[int]
+) -> dict[int, dict[int, float]]:
+    """judging id -> {group id: fraction of the problem's points earned in that group}.
+
+    The scoring groups are those :func:`judges.judge._score` counts: non-sample, with points,
+    holding tests themselves; a group is earned when each of its tests has an accepted run."""
+    if not judging_ids:
+        return {}
+    groups = list(await session.exec(select(TestGroup).where(
+        col(TestGroup.problem_id).in_(sorted(problem_ids)), col(TestGroup.is_sample).is_(False),
+        TestGroup.points > 0)))
+    tests = list(await session.exec(select(TestCase).where(
+        col(TestCase.problem_id).in_(sorted(problem_ids)), col(TestCase.group_id).is_not(None))))
+    tests_of: dict[int, set[int]] = defaultdict(set)
+    for t in tests:
+        tests_of[t.group_id].add(t.id)  # type: ignore[arg-type,index]
+    scoring = [g for g in groups if tests_of.get(g.id)]  # type: ignore[arg-type]
+    total: dict[int, float] = defaultdict(float)
+    for g in scoring:
+        total[g.problem_id] += g.points
+    accepted: dict[int, set[int]] = defaultdict(set)
+    seen: set[int] = set()
+    for run in await session.exec(select(JudgingRun).where(
+            col(JudgingRun.judging_id).in_(sorted(judging_ids)))):
+        seen.add(run.judging_id)
+        if run.verdict == Verdict.ACCEPTED.value:
+            accepted[run.judging_id].add(run.test_case_id)
+    problem_of_judging: dict[int, int] = {}
+    for judging_id, problem_id in await session.exec(
+            select(Submission.current_judging_id, Submission.problem_id).where(
+                col(Submission.current_judging_id).in_(sorted(judging_ids)))):
+        problem_of_judging[judging_id] = problem_id  # type: ignore[index]
+    out: dict[int, dict[int, float]] = {}
+    for judging_id in seen:
+        problem_id = problem_of_judging.get(judging_id)
+        if problem_id is None or not total.get(problem_id):
+            continue
+        out[judging_id] = {
+            g.id: (g.points / total[problem_id]
+                   if tests_of[g.id] <= accepted[judging_id] else 0.0)  # type: ignore[index]
+            for g in scoring if g.problem_id == problem_id
+        }
+    return out
 
 
 async def _attempts(
@@ -80,6 +175,7 @@ async def _attempts(
     contest: Contest,
     team_ids: Iterable[int] | None,
     hide_after: datetime | None,
+    rule: ScoringRule | None = None,
 ) -> dict[tuple[int, int], list[Attempt]]:
     query = select(Submission).where(
         Submission.contest_id == contest.id,
@@ -90,10 +186,19 @@ async def _attempts(
         query = query.where(col(Submission.team_id).in_(list(team_ids)))
     query = query.order_by(col(Submission.submitted_at), col(Submission.id))
     out: dict[tuple[int, int], list[Attempt]] = defaultdict(list)
-    for sub in await session.exec(query):
-        if sub.verdict == Verdict.JUDGE_ERROR:
-            continue  # our failure: never charged, shown as pending until rejudged
-        out[(sub.team_id, sub.problem_id)].append(_attempt(contest, sub, hide_after))
+    subs = [sub for sub in await session.exec(query)
+            # a judge error is our failure: never charged, shown as pending until rejudged
+            if sub.verdict != Verdict.JUDGE_ERROR]
+    groups: dict[int, dict[int, float]] = {}
+    if rule is not None and rule.uses_test_groups:
+        groups = await _group_results(
+            session, {s.problem_id for s in subs},
+            {s.current_judging_id for s in subs if s.current_judging_id is not None})
+    for sub in subs:
+        attempt = _attempt(contest, sub, hide_after)
+        if attempt.verdict is not None and sub.current_judging_id in groups:
+            attempt = dataclasses.replace(attempt, groups=groups[sub.current_judging_id])
+        out[(sub.team_id, sub.problem_id)].append(attempt)
     return out
 
 
@@ -139,7 +244,7 @@ def _fold(
         cell = rule.cell(problem, attempts.get((team_id, problem.id), ()), settings)
         cell.first_to_solve = cell.solved and firsts.get(problem.id) == team_id
         cells.append(cell)
-    return cells, rule.row(cells, settings)
+    return cells, rule.fold_row(problems, cells, settings)
 
 
 async def recompute_teams(
@@ -149,16 +254,38 @@ async def recompute_teams(
     settings: BaseModel,
     team_ids: Iterable[int],
 ) -> list[Standing]:
-    """Recompute and store the jury rows of these teams (in the caller's transaction)."""
+    """Recompute and store the jury rows of these teams (in the caller's transaction).
+
+    For a rule with cross-team effects (``solve_counts``), a change of one of these teams'
+    solved problems changes those problems' values: every team that solved such a problem is
+    recomputed as well, and returned with the others."""
     assert contest.id is not None
-    team_ids = list(team_ids)
+    team_ids = list(dict.fromkeys(team_ids))
     problems = await contest_problems(session, contest.id)
-    attempts = await _attempts(session, contest, team_ids, None)
+    if rule.solve_counts:
+        problems = await with_solves(session, contest, problems)
+    attempts = await _attempts(session, contest, team_ids, None, rule)
     firsts = await first_solvers(session, contest)
+    folded = {t: _fold(rule, settings, problems, attempts, t, firsts) for t in team_ids}
+    stored = {t: await session.get(Standing, (contest.id, t)) for t in team_ids}
+    if rule.solve_counts:
+        changed: set[int] = set()
+        for team_id, (cells, _) in folded.items():
+            old = stored[team_id]
+            before = {c["problem_id"] for c in old.cells if c.get("solved")} if old else set()
+            changed |= before ^ {c.problem_id for c in cells if c.solved}
+        others = sorted(await _solvers(session, contest, changed) - set(team_ids)) if changed \
+            else []
+        if others:
+            attempts.update(await _attempts(session, contest, others, None, rule))
+            for team_id in others:
+                folded[team_id] = _fold(rule, settings, problems, attempts, team_id, firsts)
+                stored[team_id] = await session.get(Standing, (contest.id, team_id))
+            team_ids += others
     out = []
     for team_id in team_ids:
-        cells, row = _fold(rule, settings, problems, attempts, team_id, firsts)
-        standing = await session.get(Standing, (contest.id, team_id))
+        cells, row = folded[team_id]
+        standing = stored[team_id]
         if standing is None:
             standing = Standing(contest_id=contest.id, team_id=team_id)
         standing.points = row.points
@@ -230,7 +357,9 @@ async def board(
     rows: list[tuple[tuple[float, ...], StandingRow]] = []
     if frozen:
         hide_after = contest.freeze_at
-        attempts = await _attempts(session, contest, None, hide_after)
+        if rule.solve_counts:
+            problems = await with_solves(session, contest, problems, hide_after)
+        attempts = await _attempts(session, contest, None, hide_after, rule)
         firsts = await first_solvers(session, contest, hide_after)
         for team in teams:
             assert team.id is not None
@@ -262,7 +391,7 @@ async def board(
     rank = 0
     for position, (key, row) in enumerate(rows, start=1):
         if key != previous:
-            rank = position
+            rank = rank + 1 if rule.dense_ranks else position
             previous = key
         row.rank = rank
         ordered.append(row)
