@@ -1,0 +1,120 @@
+"""The built-in scoring rules ioi, weighted, dynamic and atcoder on small hand-made contests,
+through the real actions (submit + record_verdict) and the stored standings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from server import actions
+from server.actions import Invalid
+from server.models import Problem, Standing
+from server.models import TestCase as CaseRow
+from server.models import TestGroup as GroupRow
+from server.services import Services
+from tests.factories import World, make_world, solve
+
+
+async def _configure(services: Services, world: World, settings: dict[str, Any]) -> None:
+    await actions.update_contest(services, world.contest.id, scoring_settings=settings,
+                                 actor=world.admin)
+
+
+async def _board(services: Services, world: World) -> list[tuple[int, int, float]]:
+    """(team index, rank, points), best first."""
+    index = {t.id: i for i, t in enumerate(world.teams)}
+    board = await actions.scoreboard(services, world.contest, public=False)
+    return [(index[r.team.id], r.rank, round(r.score.points, 4)) for r in board.rows]
+
+
+async def _stored(services: Services, world: World) -> dict[int, Standing]:
+    index = {t.id: i for i, t in enumerate(world.teams)}
+    async with services.db.session() as session:
+        rows = await session.exec(select(Standing).where(
+            Standing.contest_id == world.contest.id))
+        return {index[s.team_id]: s for s in rows}
+
+
+# --------------------------------------------------------------------------- ioi
+
+
+async def _groups(services: Services, slug: str, points: tuple[float, ...]) -> list[int]:
+    """Give a problem one test per group (plus a sample group); returns the test ids."""
+    tests = []
+    async with services.db.session() as session:
+        problem = (await session.exec(select(Problem).where(Problem.slug == slug))).one()
+        sample = GroupRow(problem_id=problem.id, name="sample", is_sample=True, points=0)
+        session.add(sample)
+        await session.flush()
+        session.add(CaseRow(problem_id=problem.id, group_id=sample.id, name="sample/1",
+                             is_sample=True, input_hash="0" * 64, answer_hash="0" * 64))
+        for ordinal, p in enumerate(points, start=1):
+            group = GroupRow(problem_id=problem.id, name=f"group{ordinal}", ordinal=ordinal,
+                              points=p)
+            session.add(group)
+            await session.flush()
+            case = CaseRow(problem_id=problem.id, group_id=group.id, name=f"group{ordinal}/1",
+                            input_hash="1" * 64, answer_hash="1" * 64)
+            session.add(case)
+            await session.flush()
+            tests.append(case.id)
+        await session.commit()
+    return tests
+
+
+async def _judged(services: Services, world: World, team: int, label: str, minutes: float,
+                  verdicts: dict[int, str], score: float) -> None:
+    sub = await solve(services, world, team, label, "", minutes)
+    accepted = all(v == "AC" for v in verdicts.values())
+    await actions.record_verdict(
+        services, sub.id, "AC" if accepted else "WA", score=score, job_key=f"job-{sub.id}",
+        runs=[{"test_case_id": t, "verdict": v} for t, v in verdicts.items()])
+
+
+async def test_ioi_modes_give_different_totals_on_the_same_submissions(
+        services: Services) -> None:
+    world = await make_world(services, scoring_rule="ioi", teams=3,
+                             problems=(("A", 100.0), ("B", 50.0)))
+    t1, t2 = await _groups(services, "spring-a", (40.0, 60.0))
+    # team 0 gets group 1 in one submission and group 2 in another, B half right
+    await _judged(services, world, 0, "A", 10, {t1: "AC", t2: "WA"}, 0.4)
+    await _judged(services, world, 0, "A", 20, {t1: "WA", t2: "AC"}, 0.6)
+    await solve(services, world, 0, "B", "WA", 25)
+    # team 1 solves A at once; team 2 only group 2
+    await _judged(services, world, 1, "A", 30, {t1: "AC", t2: "AC"}, 1.0)
+    await _judged(services, world, 2, "A", 5, {t1: "WA", t2: "AC"}, 0.6)
+
+    # default mode: best result per subtask across submissions (IOI since 2017)
+    assert (await _stored(services, world))[0].points == 100
+    assert await _board(services, world) == [(0, 1, 100), (1, 1, 100), (2, 3, 60)]
+    cell = (await _stored(services, world))[0].cells[0]
+    assert (cell["points"], cell["solved"], cell["time"], cell["attempts"]) == (
+        100, True, 1200, 2)
+
+    await _configure(services, world, {"mode": "best_submission"})
+    stored = await _stored(services, world)
+    assert (stored[0].points, stored[1].points, stored[2].points) == (60, 100, 60)
+    assert await _board(services, world) == [(1, 1, 100), (0, 2, 60), (2, 2, 60)]
+
+    await _configure(services, world, {"mode": "best_subtask"})
+    assert (await _stored(services, world))[0].points == 100
+
+
+async def test_ioi_scores_without_runs_and_partial_scores(services: Services) -> None:
+    world = await make_world(services, scoring_rule="ioi", teams=2)
+    sub = await solve(services, world, 0, "B", "", 3)
+    await actions.record_verdict(services, sub.id, "WA", score=0.25, job_key="j-b")
+    await solve(services, world, 0, "A", "AC", 4)   # no score: the problem's points
+    await solve(services, world, 1, "B", "AC", 1)
+    await solve(services, world, 1, "A", "CE", 2)
+    assert await _board(services, world) == [(1, 1, 200), (0, 2, 150)]
+
+
+async def test_ioi_settings_are_validated(services: Services) -> None:
+    world = await make_world(services, scoring_rule="ioi")
+    with pytest.raises(Invalid) as err:
+        await _configure(services, world, {"mode": "best_of_all"})
+    assert err.value.field == "scoring_settings"
