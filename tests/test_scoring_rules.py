@@ -118,3 +118,53 @@ async def test_ioi_settings_are_validated(services: Services) -> None:
     with pytest.raises(Invalid) as err:
         await _configure(services, world, {"mode": "best_of_all"})
     assert err.value.field == "scoring_settings"
+
+
+# --------------------------------------------------------------------------- weighted
+
+WEIGHTED = {"modules": {"coding": 60, "quiz": 40},
+            "problems": {"A": "coding", "B": "quiz", "C": "coding"}}
+
+
+async def test_weighted_scores_modules_orders_by_total_time_with_dense_ranks(
+        services: Services) -> None:
+    world = await make_world(services, scoring_rule="weighted", teams=5,
+                             problems=(("A", 100.0), ("B", 10.0), ("C", 100.0), ("D", 5.0)))
+    await _configure(services, world, WEIGHTED)
+    await solve(services, world, 0, "A", "AC", 10)   # 100/200 × 60 = 30, time 600 s
+    await solve(services, world, 1, "B", "AC", 20)   # 10/10 × 40 = 40
+    await solve(services, world, 2, "C", "AC", 5)    # 30, time 300 s
+    await solve(services, world, 3, "A", "AC", 5)    # 30, time 300 s: tied with team 2
+    await solve(services, world, 3, "D", "AC", 1)    # D is in no module: counts nothing
+    sub = await solve(services, world, 4, "B", "", 50)
+    await actions.record_verdict(services, sub.id, "WA", score=0.5, job_key="w-4")  # 20
+    assert await _board(services, world) == [
+        (1, 1, 40), (2, 2, 30), (3, 2, 30), (0, 3, 30), (4, 4, 20)]
+    stored = await _stored(services, world)
+    assert (stored[0].penalty, stored[3].penalty) == (600, 300)
+    assert stored[2].rank_score == stored[3].rank_score > stored[0].rank_score
+
+    await solve(services, world, 0, "B", "AC", 60)    # 70 in all
+    assert (await _board(services, world))[0] == (0, 1, 70)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"modules": {"coding": 60, "quiz": 30}}, "must sum to 100, not 90"),
+        ({"modules": {"coding": 120, "quiz": -20}}, "must not be negative"),
+        ({"modules": {}}, "at least one module"),
+        ({"modules": {"coding": 100}, "problems": {"A": "quiz"}}, "unknown modules: quiz"),
+    ],
+)
+async def test_weighted_rejects_bad_modules_with_a_field_error(
+        services: Services, data: dict[str, Any], message: str) -> None:
+    world = await make_world(services, scoring_rule="weighted")
+    with pytest.raises(Invalid, match=message) as err:
+        await _configure(services, world, data)
+    assert err.value.field == "scoring_settings"
+    with pytest.raises(Invalid, match=message):
+        await actions.create_contest(
+            services, slug="weighted-bad", title="x", start_at=world.start,
+            end_at=world.start + timedelta(hours=1), scoring_rule="weighted",
+            scoring_settings=data)
