@@ -3,14 +3,17 @@ through the real actions (submit + record_verdict) and the stored standings."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
+from plugins.scoring.dynamic import DynamicSettings, value
 from server import actions
 from server.actions import Invalid
+from server.components import ProblemInfo
 from server.models import Problem, Standing
 from server.models import TestCase as CaseRow
 from server.models import TestGroup as GroupRow
@@ -168,3 +171,53 @@ async def test_weighted_rejects_bad_modules_with_a_field_error(
             services, slug="weighted-bad", title="x", start_at=world.start,
             end_at=world.start + timedelta(hours=1), scoring_rule="weighted",
             scoring_settings=data)
+
+
+# --------------------------------------------------------------------------- dynamic
+
+
+async def test_dynamic_new_solve_lowers_every_earlier_solvers_score(
+        services: Services) -> None:
+    world = await make_world(services, scoring_rule="dynamic", teams=5)
+    await _configure(services, world, {"curve": "linear", "initial": 100, "floor": 40,
+                                       "decay": 20})
+    expected = {1: 100, 2: 80, 3: 60, 4: 40}
+    for n in range(1, 5):
+        await solve(services, world, n - 1, "A", "AC", 10 * n)
+        stored = await _stored(services, world)
+        assert [stored[t].points for t in range(n)] == [expected[n]] * n
+        board = await _board(services, world)
+        assert board[:n] == [(t, 1 + t, expected[n]) for t in range(n)]   # earlier first
+        assert board[n:] == [(t, n + 1, 0) for t in range(n, 5)]
+    version = (await _stored(services, world))[1].version
+    await solve(services, world, 4, "A", "WA", 50)    # no new solve: nobody else changes
+    await solve(services, world, 0, "B", "AC", 55)    # B: first solve, A's value unchanged
+    stored = await _stored(services, world)
+    assert stored[0].points == 40 + 100 and stored[1].points == 40   # initial: 100 for all
+    assert stored[1].version == version   # untouched by the solves that changed no value
+    assert await _board(services, world) == [(0, 1, 140), (1, 2, 40), (2, 3, 40),
+                                             (3, 4, 40), (4, 5, 0)]
+    # a full rebuild gives the identical stored board
+    before = {t: (s.points, s.rank_score, s.cells) for t, s in stored.items()}
+    await actions.rebuild_standings(services, world.contest.id)
+    after = {t: (s.points, s.rank_score, s.cells) for t, s in
+             (await _stored(services, world)).items()}
+    assert after == before
+
+
+async def test_dynamic_curves_and_floor() -> None:
+    problem = ProblemInfo(id=1, label="A", points=500, ordinal=0)
+    linear = DynamicSettings(curve="linear", floor=100, decay=50)
+    assert [value(problem, n, linear) for n in (0, 1, 2, 9, 100)] == [500, 500, 450, 100, 100]
+    log = DynamicSettings(curve="logarithmic", initial=300, floor=50, decay=100)
+    assert value(problem, 1, log) == 300
+    assert value(problem, 3, log) == round(300 - 100 * math.log(3), 6)
+    assert value(problem, 10**6, log) == 50
+
+
+async def test_dynamic_settings_are_validated(services: Services) -> None:
+    world = await make_world(services, scoring_rule="dynamic")
+    for bad in ({"initial": 10, "floor": 20}, {"curve": "quadratic"}, {"decay": -1}):
+        with pytest.raises(Invalid) as err:
+            await _configure(services, world, bad)
+        assert err.value.field == "scoring_settings"
