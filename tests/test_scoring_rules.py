@@ -221,3 +221,37 @@ async def test_dynamic_settings_are_validated(services: Services) -> None:
         with pytest.raises(Invalid) as err:
             await _configure(services, world, bad)
         assert err.value.field == "scoring_settings"
+
+
+# --------------------------------------------------------------------------- atcoder
+
+
+async def test_atcoder_orders_by_score_then_last_increase_plus_penalty(
+        services: Services) -> None:
+    world = await make_world(services, scoring_rule="atcoder", teams=5)
+    await solve(services, world, 0, "A", "WA", 1)
+    await solve(services, world, 0, "A", "AC", 10)   # 100 at 10 min + 5 = 15 min
+    await solve(services, world, 0, "A", "WA", 11)   # after the increase: no penalty
+    await solve(services, world, 1, "A", "AC", 14)   # 100 at 14 min
+    await solve(services, world, 2, "B", "CE", 2)    # compile error: no try
+    await solve(services, world, 2, "A", "AC", 12)   # 100 at 12 min
+    await solve(services, world, 3, "B", "WA", 2)    # a try on an unscored problem: free
+    await solve(services, world, 3, "A", "AC", 15)   # 100 at 15 min: tied with team 0
+    await solve(services, world, 4, "B", "AC", 100)  # 200
+    assert await _board(services, world) == [
+        (4, 1, 200), (2, 2, 100), (1, 3, 100), (0, 4, 100), (3, 4, 100)]
+    stored = await _stored(services, world)
+    assert (stored[0].penalty, stored[0].last_time) == (300, 600)
+    assert stored[0].rank_score == stored[3].rank_score
+
+
+async def test_atcoder_penalty_is_a_setting(services: Services) -> None:
+    world = await make_world(services, scoring_rule="atcoder", teams=2)
+    await _configure(services, world, {"penalty_minutes": 0})
+    await solve(services, world, 0, "A", "WA", 1)
+    await solve(services, world, 0, "A", "AC", 10)
+    await solve(services, world, 1, "A", "AC", 12)
+    assert await _board(services, world) == [(0, 1, 100), (1, 2, 100)]
+    with pytest.raises(Invalid) as err:
+        await _configure(services, world, {"penalty_minutes": -5})
+    assert err.value.field == "scoring_settings"
