@@ -205,6 +205,19 @@ async def test_dynamic_new_solve_lowers_every_earlier_solvers_score(
     assert after == before
 
 
+async def test_dynamic_public_board_counts_no_solve_after_the_freeze(
+        services: Services) -> None:
+    world = await make_world(services, scoring_rule="dynamic", teams=2, freeze=True)
+    await _configure(services, world, {"initial": 100, "floor": 10, "decay": 30})
+    await solve(services, world, 0, "A", "AC", 10)
+    await solve(services, world, 1, "A", "AC", 100)   # after the freeze (90 minutes)
+    jury = await actions.scoreboard(services, world.contest, public=False)
+    assert [r.score.points for r in jury.rows] == [70, 70]
+    public = await actions.scoreboard(services, world.contest, public=True)
+    assert public.frozen
+    assert [(r.score.points, r.cells[0].pending) for r in public.rows] == [(100, 0), (0, 1)]
+
+
 async def test_dynamic_curves_and_floor() -> None:
     problem = ProblemInfo(id=1, label="A", points=500, ordinal=0)
     linear = DynamicSettings(curve="linear", floor=100, decay=50)
