@@ -282,6 +282,13 @@ async def recompute_teams(
                 folded[team_id] = _fold(rule, settings, problems, attempts, team_id, firsts)
                 stored[team_id] = await session.get(Standing, (contest.id, team_id))
             team_ids += others
+    stale = await _stale_first_solvers(session, contest, folded, stored, firsts)
+    if stale:
+        attempts.update(await _attempts(session, contest, stale, None, rule))
+        for team_id in stale:
+            folded[team_id] = _fold(rule, settings, problems, attempts, team_id, firsts)
+            stored[team_id] = await session.get(Standing, (contest.id, team_id))
+        team_ids += stale
     out = []
     for team_id in team_ids:
         cells, row = folded[team_id]
@@ -299,6 +306,37 @@ async def recompute_teams(
         session.add(standing)
         out.append(standing)
     return out
+
+
+async def _stale_first_solvers(session: AsyncSession, contest: Contest,
+                               folded: dict[int, tuple[list[Cell], RowScore]],
+                               stored: dict[int, Standing | None],
+                               firsts: dict[int, int]) -> list[int]:
+    """Other teams whose stored first-to-solve marks are wrong after these teams' change.
+
+    When a recomputed team's solves or first-to-solve marks change on a problem (an earlier
+    accept judged late, a rejudge), the team that held the mark until then, or the one that
+    holds it now, must be recomputed too."""
+    moved: set[int] = set()
+    for team_id, (cells, _) in folded.items():
+        old = stored.get(team_id)
+        old_cells = old.cells if old is not None else []
+        for flag in ("solved", "first_to_solve"):
+            before = {c["problem_id"] for c in old_cells if c.get(flag)}
+            after = {c.problem_id for c in cells if getattr(c, flag)}
+            moved |= before ^ after
+    if not moved:
+        return []
+    stale = []
+    for standing in await session.exec(select(Standing).where(
+            Standing.contest_id == contest.id)):
+        if standing.team_id in folded:
+            continue
+        claims = {c["problem_id"] for c in standing.cells if c.get("first_to_solve")} & moved
+        holds = {p for p in moved if firsts.get(p) == standing.team_id}
+        if claims != holds:
+            stale.append(standing.team_id)
+    return stale
 
 
 class Board:
