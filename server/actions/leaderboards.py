@@ -25,6 +25,7 @@ it back).
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -268,46 +269,49 @@ async def submit_scores(
         if _stale(board, now):
             await _empty(session, board, now, actor=actor, reason=board.reset_period)
         players = list(dict.fromkeys(p for p, _ in scores))
-        entries: dict[str, LeaderboardEntry] = {}
+        # player -> [score, achieved at]; plain rows, not ORM objects (a batch may be 10,000)
+        state: dict[str, list[Any]] = {}
         for i in range(0, len(players), _IN_CHUNK):
-            chunk = players[i:i + _IN_CHUNK]
-            for entry in await session.exec(select(_E).where(
-                    _E.leaderboard_id == board.id, col(_E.player).in_(chunk))):
-                entries[entry.player] = entry
+            for player, old, at in await session.exec(
+                    select(_E.player, _E.score, _E.updated_at).where(
+                        _E.leaderboard_id == board.id,
+                        col(_E.player).in_(players[i:i + _IN_CHUNK]))):
+                state[player] = [old, at]
+        existing = set(state)
         changed: set[str] = set()
         for player, score in scores:
             score = float(score)
-            entry = entries.get(player)
-            if entry is None:
-                entries[player] = LeaderboardEntry(leaderboard_id=board.id, player=player,  # type: ignore[arg-type]
-                                                   score=score, updated_at=now)
+            row = state.get(player)
+            if row is None:
+                state[player] = [score, now]
                 changed.add(player)
                 continue
             if how == "increment":
-                new = entry.score + score
+                new = row[0] + score
             elif how == "best":
-                new = score if _better(board, score, entry.score) else entry.score
+                new = score if _better(board, score, row[0]) else row[0]
             else:
                 new = score
-            if new != entry.score:
-                entry.score = new
-                entry.updated_at = now
+            if new != row[0]:
+                state[player] = [new, now]
                 changed.add(player)
-        session.add_all(entries[p] for p in changed)
-        await session.flush()
+        rows = [{"leaderboard_id": board.id, "player": p, "score": state[p][0],
+                 "updated_at": state[p][1]} for p in players if p in changed]
+        inserts = [r for r in rows if r["player"] not in existing]
+        updates = [r for r in rows if r["player"] in existing]
+        if inserts:
+            await session.exec(sa.insert(_E), params=inserts)  # type: ignore[call-overload]
+        if updates:
+            await session.exec(sa.update(_E), params=updates)  # type: ignore[call-overload]
         dropped = await _cap(session, board)
         audit(session, actor=actor, action="leaderboard.scores", object_type="leaderboard",
               object_id=board.id,
               data={"mode": how, "scores": [[p, float(s)] for p, s in scores],
                     "dropped": sorted(dropped)})
-        await session.flush()
-        ranks = await _ranks_of(session, board, [p for p in players if p not in dropped])
-        result: list[RankedEntry | None] = []
-        for player in (p for p, _ in scores):
-            entry = entries[player]
-            result.append(None if player in dropped else
-                          RankedEntry(entry.player, entry.score, ranks[player],
-                                      entry.updated_at))
+        kept = {p: state[p][0] for p in players if p not in dropped}
+        ranks = await _ranks_of(session, board, kept)
+        result = [None if p in dropped else RankedEntry(p, state[p][0], ranks[p], state[p][1])
+                  for p, _ in scores]
     if changed:
         await publish(services, "leaderboard.changed",
                       {"leaderboard_id": board.id, "players": len(changed)})
@@ -372,30 +376,36 @@ async def _count_where(session: AsyncSession, board: Leaderboard, condition: Any
         _E.leaderboard_id == board.id, condition))).one())
 
 
+async def _position_ahead(session: AsyncSession, board: Leaderboard,
+                          entry: LeaderboardEntry) -> int:
+    """How many entries are listed before ``entry`` (two index range counts)."""
+    return await _count_where(session, board, _strictly_better(board, entry.score)) + (
+        await _count_where(session, board, sa.and_(col(_E.score) == entry.score,
+                                                   _ahead_of(board, entry))))
+
+
 async def _rank_of(session: AsyncSession, board: Leaderboard, score: float) -> int:
     return 1 + await _count_where(session, board, _strictly_better(board, score))
 
 
-async def _ranks_of(session: AsyncSession, board: Leaderboard, players: list[str]
+async def _ranks_of(session: AsyncSession, board: Leaderboard, scores: dict[str, float]
                     ) -> dict[str, int]:
-    """Ranks of these players: a count per score for a few, one windowed pass for many."""
-    if len(players) <= 50:
-        out = {}
-        for player in players:
-            entry = await session.get(_E, (board.id, player))
-            if entry is not None:
-                out[player] = await _rank_of(session, board, entry.score)
-        return out
-    score = col(_E.score)
-    ranked = (select(_E.player, func.rank().over(
-        order_by=score.desc() if board.sort_order == "desc" else score.asc()).label("rank"))
-        .where(_E.leaderboard_id == board.id).subquery())
-    out = {}
-    for i in range(0, len(players), _IN_CHUNK):
-        rows = await session.exec(select(ranked.c.player, ranked.c.rank).where(
-            ranked.c.player.in_(players[i:i + _IN_CHUNK])))
-        out.update({player: int(rank) for player, rank in rows})
-    return out
+    """Ranks of these players' scores: a count per score for a few, one histogram for many."""
+    if len(set(scores.values())) <= 50:
+        by_score = {score: await _rank_of(session, board, score)
+                    for score in set(scores.values())}
+        return {player: by_score[score] for player, score in scores.items()}
+    # many players: one pass over the scores (a histogram), then a binary search per player
+    counts = list(await session.exec(select(_E.score, func.count()).where(
+        _E.leaderboard_id == board.id).group_by(col(_E.score))))
+    desc = board.sort_order == "desc"
+    counts.sort(key=lambda row: -row[0] if desc else row[0])
+    keys = [-score if desc else score for score, _ in counts]
+    better = [0]
+    for _, n in counts:
+        better.append(better[-1] + int(n))
+    return {player: 1 + better[bisect_left(keys, -score if desc else score)]
+            for player, score in scores.items()}
 
 
 async def _ranked(session: AsyncSession, board: Leaderboard, rows: Iterable[LeaderboardEntry],
@@ -479,15 +489,41 @@ async def players_around(services: Services, ref: int | str, player: str, range_
     async with services.db.session() as session:
         board, stale = await _readable(session, ref)
         entry = await _entry(session, board, stale, player)
-        base = select(_E).where(_E.leaderboard_id == board.id)
-        before = list(await session.exec(base.where(_ahead_of(board, entry))
-                                         .order_by(*_order(board, reverse=True))
-                                         .limit(range_))) if range_ else []
-        after = list(await session.exec(base.where(_behind(board, entry))
-                                        .order_by(*_order(board)).limit(range_))) if range_ else []
-        position = 1 + await _count_where(session, board, _ahead_of(board, entry))
-        rows = [*reversed(before), entry, *after]
+        before = (await _near(session, board, entry, range_, ahead=True)) if range_ else []
+        after = (await _near(session, board, entry, range_, ahead=False)) if range_ else []
+        position = 1 + await _position_ahead(session, board, entry)
+        rows = [*before, entry, *after]
         return await _ranked(session, board, rows, position - len(before))
+
+
+async def _near(session: AsyncSession, board: Leaderboard, entry: LeaderboardEntry, n: int,
+                *, ahead: bool) -> list[LeaderboardEntry]:
+    """Up to ``n`` entries right before (``ahead``) or after ``entry``, nearest first.
+
+    Two index range scans: the entry's own score (ties by time and player), then the scores
+    strictly better (or worse), nearest score first; each stops after ``n`` rows.
+    """
+    base = select(_E).where(_E.leaderboard_id == board.id)
+    if ahead:
+        tie = sa.or_(col(_E.updated_at) < entry.updated_at,
+                     sa.and_(col(_E.updated_at) == entry.updated_at, col(_E.player) < entry.player))
+        tie_order = [col(_E.updated_at).desc(), col(_E.player).desc()]
+        beyond = _strictly_better(board, entry.score)
+        nearest_first = board.sort_order == "desc"  # better scores are higher: ascend from it
+    else:
+        tie = sa.or_(col(_E.updated_at) > entry.updated_at,
+                     sa.and_(col(_E.updated_at) == entry.updated_at, col(_E.player) > entry.player))
+        tie_order = [col(_E.updated_at).asc(), col(_E.player).asc()]
+        beyond = col(_E.score) < entry.score if board.sort_order == "desc" else (
+            col(_E.score) > entry.score)
+        nearest_first = board.sort_order == "asc"
+    rows = list(await session.exec(base.where(col(_E.score) == entry.score, tie)
+                                   .order_by(*tie_order).limit(n)))
+    if len(rows) < n:
+        score = col(_E.score).asc() if nearest_first else col(_E.score).desc()
+        rows += list(await session.exec(base.where(beyond).order_by(score, *tie_order)
+                                        .limit(n - len(rows))))
+    return list(reversed(rows)) if ahead else rows
 
 
 async def count_entries(services: Services, ref: int | str) -> int:
