@@ -14,6 +14,13 @@ from server.actions.contests import (
     update_contest,
 )
 from server.actions.errors import ActionError, Conflict, Forbidden, Invalid, NotFound
+from server.actions.leaderboards import (
+    create_leaderboard,
+    delete_leaderboard,
+    remove_player,
+    reset_leaderboard,
+    submit_scores,
+)
 from server.actions.standings import rebuild_standings, refresh_teams, scoreboard
 from server.actions.submissions import record_verdict, submit
 from server.actions.teams import add_team_member, create_affiliation, create_group, create_team
@@ -41,18 +48,23 @@ __all__ = [
     "create_api_token",
     "create_contest",
     "create_group",
+    "create_leaderboard",
     "create_problem",
     "create_team",
     "create_user",
+    "delete_leaderboard",
     "disable_plugin",
     "enable_language",
     "get_user",
     "rebuild_standings",
     "record_verdict",
     "refresh_teams",
+    "remove_player",
+    "reset_leaderboard",
     "scoreboard",
     "set_password",
     "submit",
+    "submit_scores",
     "update_contest",
     "user_for_token",
 ]
