@@ -207,3 +207,24 @@ async def test_practice_accepts_feed_the_practice_board(services: Services) -> N
         (user0, 2.0, 1), (user1, 1.0, 2)]
     board = await lb.get_leaderboard(services, lb.PRACTICE_SLUG)
     assert (board.update_mode, board.public) == ("increment", True)
+
+    # a rejudge takes user1's only accept away, and gives it back
+    from server.actions.judging import claim_job, create_judge_host, finish_job, rejudge
+    from server.judge_protocol import JudgeResult
+
+    host, _ = await create_judge_host(services, "practice-judge")
+    await services.queue.purge()
+
+    async def judge_all(verdict: str) -> None:
+        while (job := await claim_job(services, host, timeout=0)) is not None:
+            await finish_job(services, host, job.job_id,
+                             JudgeResult(submission_id=job.submission_id, verdict=verdict))
+
+    await rejudge(services, world.contest.id, problem="B", verdicts=["AC"])
+    await judge_all("WA")
+    assert _rows(await lb.top(services, lb.PRACTICE_SLUG)) == [  # type: ignore[arg-type]
+        (user0, 1.0, 1), (user1, 0.0, 2)]
+    await rejudge(services, world.contest.id, problem="B")
+    await judge_all("AC")
+    assert [(e.player, e.score) for e in await lb.top(services, lb.PRACTICE_SLUG)] == [
+        (user0, 2.0), (user1, 1.0)]

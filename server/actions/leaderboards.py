@@ -38,7 +38,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server.actions.base import audit, get_or_404, publish, unit_of_work
 from server.actions.errors import Invalid, NotFound
 from server.components import Verdict
-from server.models import Contest, Leaderboard, LeaderboardEntry, Submission, User, utcnow
+from server.models import (
+    Contest,
+    Judging,
+    Leaderboard,
+    LeaderboardEntry,
+    Submission,
+    User,
+    utcnow,
+)
 from server.services import Services
 
 __all__ = [
@@ -548,13 +556,20 @@ async def _practice_board(services: Services) -> Leaderboard:
         return await get_leaderboard(services, PRACTICE_SLUG)
 
 
-async def feed_practice(services: Services, submission: Submission) -> None:
+async def feed_practice(services: Services, submission: Submission,
+                        judging: Judging | None = None) -> None:
     """After a current verdict of a practice submission: refresh its player's solved count.
 
     The player is ``user:<id>`` (``team:<id>`` for a submission without a user); the score is
     the number of distinct problems with a current accepted verdict in any practice contest.
-    Never raises: the verdict is committed whatever happens here.
+    A judge's verdict that is not an accept and replaced none (``verdict_before``, set by a
+    rejudge) changes nothing and costs nothing; a verdict recorded by hand (no job key) always
+    recounts. Never raises: the verdict is committed whatever happens here.
     """
+    accepted = Verdict.ACCEPTED.value
+    if (submission.verdict != accepted and judging is not None
+            and judging.job_key is not None and judging.verdict_before != accepted):
+        return
     try:
         if submission.user_id is not None:
             player, who = f"user:{submission.user_id}", Submission.user_id == submission.user_id

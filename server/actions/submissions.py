@@ -253,7 +253,7 @@ async def record_verdict(
         return judging
     await refresh_teams(services, contest.id, [submission.team_id])  # type: ignore[arg-type,list-item]
     if contest.is_practice:
-        await feed_practice(services, submission)
+        await feed_practice(services, submission, judging)
     plugins = services.plugins.for_contest(contest)
     for badge, settings in plugins.badges():
         try:
