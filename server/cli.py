@@ -544,6 +544,39 @@ def scoreboard_show(slug: str, as_json: bool, public: bool) -> None:
     click.echo(json.dumps(board, indent=1))
 
 
+@scoreboard_cmd.command("rebuild")
+@click.option("--contest", "slug", default=None,
+              help="Only this contest (slug or id; default: every contest).")
+def scoreboard_rebuild(slug: str | None) -> None:
+    """Recompute the standings from the submissions and refill the sorted index (Redis in
+    production; the embedded mode's memory index is refilled by every start)."""
+    from sqlmodel import col, select
+
+    from server.actions.base import contest_by_ref
+    from server.actions.standings import rebuild_standings
+    from server.models import Contest
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+
+    async def body(services: Any) -> list[tuple[str, int | None]]:
+        async with services.db.session() as session:
+            if slug is not None:
+                contests = [await contest_by_ref(session, slug)]
+            else:
+                contests = list(await session.exec(select(Contest).order_by(col(Contest.id))))
+        done = []
+        for contest in contests:
+            board = await rebuild_standings(services, contest.id)
+            done.append((contest.slug, None if board is None else len(board.rows)))
+        return done
+
+    for contest_slug, rows in _run(settings, body):
+        click.echo(f"{contest_slug}: rebuilt {rows} row{'' if rows == 1 else 's'}"
+                   if rows is not None
+                   else f"{contest_slug}: skipped, its scoring rule is not available")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one clear line and exit code 2 for every usage or input error."""
     try:

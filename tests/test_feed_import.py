@@ -146,3 +146,54 @@ def test_a_file_that_is_not_a_feed_exits_2_with_one_line(tmp_path: Path) -> None
     assert result.stdout == ""
     with pytest.raises(ActionError, match="no contest event"):
         parse_feed(['{"type": "teams", "id": "1", "data": {"id": "1"}}'])
+
+
+def _settings_for(data_dir: Path, env: dict[str, str]) -> Any:
+    from server.settings import Settings
+
+    if "PODIUM_DATABASE_URL" in env:
+        return Settings(data_dir=data_dir, database_url=env["PODIUM_DATABASE_URL"],
+                        secret_key=env["PODIUM_SECRET_KEY"])
+    return Settings(data_dir=data_dir)
+
+
+async def _wreck_standings(data_dir: Path, env: dict[str, str]) -> None:
+    """What a bug or a hand edit could leave: every stored row wrong."""
+    from sqlmodel import select
+
+    from server.models import Standing
+    from server.services import Services
+
+    services = await Services.create(_settings_for(data_dir, env))
+    try:
+        async with services.db.session() as session:
+            for row in await session.exec(select(Standing)):
+                row.solved, row.penalty, row.cells = 0, 0.0, []
+                session.add(row)
+            await session.commit()
+    finally:
+        await services.close()
+
+
+def test_scoreboard_rebuild_recomputes_the_stored_standings(tmp_path: Path,
+                                                            env: dict[str, str]) -> None:
+    feed = tmp_path / "feed.ndjson"
+    feed.write_text("\n".join(json.dumps(e) for e in FEED_2023) + "\n")
+    data = tmp_path / "data"
+    assert run("contest", "import-feed", str(feed), data_dir=data, env=env).returncode == 0
+    before = run("scoreboard", "show", "tiny-2023", "--json", data_dir=data, env=env).stdout
+    import asyncio
+
+    asyncio.run(_wreck_standings(data, env))
+    wrecked = run("scoreboard", "show", "tiny-2023", "--json", data_dir=data, env=env).stdout
+    assert json.loads(wrecked)["rows"] != json.loads(before)["rows"]
+    rebuilt = run("scoreboard", "rebuild", "--contest", "tiny-2023", data_dir=data, env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.strip() == "tiny-2023: rebuilt 1 row"
+    after = run("scoreboard", "show", "tiny-2023", "--json", data_dir=data, env=env).stdout
+    assert json.loads(after) == json.loads(before)
+    every = run("scoreboard", "rebuild", data_dir=data, env=env)
+    assert every.returncode == 0 and "tiny-2023: rebuilt 1 row" in every.stdout
+    missing = run("scoreboard", "rebuild", "--contest", "nope", data_dir=data, env=env)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == "podium: error: contest 'nope' does not exist"
