@@ -124,6 +124,14 @@ class Attempt:
     (non-sample, with points, holding tests). Filled in only for a rule with
     ``uses_test_groups`` set and a judged attempt with recorded runs, else None."""
 
+    @property
+    def fraction(self) -> float:
+        """The fraction of the problem's points this attempt earned: its score when judging
+        gave one, else all for an accept and nothing otherwise (also while pending)."""
+        if self.score is not None:
+            return self.score
+        return 1.0 if self.verdict is not None and self.verdict.is_accepted else 0.0
+
 
 @dataclass(slots=True)
 class Cell:

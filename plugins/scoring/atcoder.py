@@ -48,8 +48,7 @@ class AtCoderRule(ScoringRule):
             if not attempt.verdict.counts_as_try and not attempt.verdict.is_accepted:
                 continue  # compile error: neither a try nor a score
             cell.attempts += 1
-            earned = attempt.score if attempt.score is not None else (
-                1.0 if attempt.verdict.is_accepted else 0.0)
+            earned = attempt.fraction
             if earned > best + EPSILON:
                 best = earned
                 cell.time = attempt.contest_seconds

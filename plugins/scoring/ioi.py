@@ -31,13 +31,6 @@ class IoiSettings(BaseModel):
     ``best_submission``: the best single submission."""
 
 
-def fraction(attempt: Attempt) -> float:
-    """The fraction of the problem's points a judged attempt earned."""
-    if attempt.score is not None:
-        return attempt.score
-    return 1.0 if attempt.verdict is not None and attempt.verdict.is_accepted else 0.0
-
-
 class IoiRule(ScoringRule):
     name = "ioi"
     title = "IOI (sum of problem scores, best submission or best per subtask)"
@@ -54,7 +47,7 @@ class IoiRule(ScoringRule):
                 cell.pending += 1
                 continue
             cell.attempts += 1
-            value = fraction(attempt)
+            value = attempt.fraction
             if settings.mode == "best_subtask" and attempt.groups:
                 for group, earned in attempt.groups.items():
                     groups[group] = max(groups.get(group, 0.0), earned)

@@ -50,12 +50,6 @@ class WeightedSettings(BaseModel):
         return self
 
 
-def _fraction(attempt: Attempt) -> float:
-    if attempt.score is not None:
-        return attempt.score
-    return 1.0 if attempt.verdict is not None and attempt.verdict.is_accepted else 0.0
-
-
 class WeightedRule(ScoringRule):
     name = "weighted"
     title = "Weighted modules (Σ raw/max × weight, ties by total time, dense ranks)"
@@ -70,7 +64,7 @@ class WeightedRule(ScoringRule):
                 cell.pending += 1
                 continue
             cell.attempts += 1
-            value = _fraction(attempt)
+            value = attempt.fraction
             if value > best + EPSILON:
                 best = value
                 cell.time = attempt.contest_seconds
