@@ -262,33 +262,28 @@ async def recompute_teams(
     assert contest.id is not None
     team_ids = list(dict.fromkeys(team_ids))
     problems = await contest_problems(session, contest.id)
+    assert isinstance(team_ids, list)
     if rule.solve_counts:
         problems = await with_solves(session, contest, problems)
     attempts = await _attempts(session, contest, team_ids, None, rule)
     firsts = await first_solvers(session, contest)
     folded = {t: _fold(rule, settings, problems, attempts, t, firsts) for t in team_ids}
     stored = {t: await session.get(Standing, (contest.id, t)) for t in team_ids}
-    if rule.solve_counts:
-        changed: set[int] = set()
-        for team_id, (cells, _) in folded.items():
-            old = stored[team_id]
-            before = {c["problem_id"] for c in old.cells if c.get("solved")} if old else set()
-            changed |= before ^ {c.problem_id for c in cells if c.solved}
-        others = sorted(await _solvers(session, contest, changed) - set(team_ids)) if changed \
-            else []
-        if others:
-            attempts.update(await _attempts(session, contest, others, None, rule))
-            for team_id in others:
-                folded[team_id] = _fold(rule, settings, problems, attempts, team_id, firsts)
-                stored[team_id] = await session.get(Standing, (contest.id, team_id))
-            team_ids += others
-    stale = await _stale_first_solvers(session, contest, folded, stored, firsts)
-    if stale:
-        attempts.update(await _attempts(session, contest, stale, None, rule))
-        for team_id in stale:
+    async def add(teams: list[int]) -> None:
+        """Fold these further teams too (the rows this change affects)."""
+        if not teams:
+            return
+        attempts.update(await _attempts(session, contest, teams, None, rule))
+        for team_id in teams:
             folded[team_id] = _fold(rule, settings, problems, attempts, team_id, firsts)
             stored[team_id] = await session.get(Standing, (contest.id, team_id))
-        team_ids += stale
+        team_ids.extend(teams)
+
+    if rule.solve_counts:
+        changed = _moved(folded, stored, ("solved",))
+        if changed:
+            await add(sorted(await _solvers(session, contest, changed) - set(team_ids)))
+    await add(await _stale_first_solvers(session, contest, folded, stored, firsts))
     out = []
     for team_id in team_ids:
         cells, row = folded[team_id]
@@ -308,6 +303,19 @@ async def recompute_teams(
     return out
 
 
+def _moved(folded: dict[int, tuple[list[Cell], RowScore]], stored: dict[int, Standing | None],
+           flags: tuple[str, ...]) -> set[int]:
+    """Problems on which one of these flags of a folded team differs from its stored row."""
+    moved: set[int] = set()
+    for team_id, (cells, _) in folded.items():
+        old = stored.get(team_id)
+        old_cells = old.cells if old is not None else []
+        for flag in flags:
+            before = {c["problem_id"] for c in old_cells if c.get(flag)}
+            moved |= before ^ {c.problem_id for c in cells if getattr(c, flag)}
+    return moved
+
+
 async def _stale_first_solvers(session: AsyncSession, contest: Contest,
                                folded: dict[int, tuple[list[Cell], RowScore]],
                                stored: dict[int, Standing | None],
@@ -317,14 +325,7 @@ async def _stale_first_solvers(session: AsyncSession, contest: Contest,
     When a recomputed team's solves or first-to-solve marks change on a problem (an earlier
     accept judged late, a rejudge), the team that held the mark until then, or the one that
     holds it now, must be recomputed too."""
-    moved: set[int] = set()
-    for team_id, (cells, _) in folded.items():
-        old = stored.get(team_id)
-        old_cells = old.cells if old is not None else []
-        for flag in ("solved", "first_to_solve"):
-            before = {c["problem_id"] for c in old_cells if c.get(flag)}
-            after = {c.problem_id for c in cells if getattr(c, flag)}
-            moved |= before ^ after
+    moved = _moved(folded, stored, ("solved", "first_to_solve"))
     if not moved:
         return []
     stale = []
