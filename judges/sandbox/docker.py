@@ -103,6 +103,7 @@ from judges.sandbox.runguard import (
     STDERR_SCANNED,
     RunguardBuildError,
     ensure_runguard,
+    process_start_time,
     result_from_report,
     runguard_args,
     split_name,
@@ -138,16 +139,7 @@ _uids_in_use: set[int] = set()
 
 def _owner() -> str:
     """This process as :data:`OWNER_LABEL` says it."""
-    return f"{socket.gethostname()}/{os.getpid()}/{_start_time(os.getpid())}"
-
-
-def _start_time(pid: int) -> str:
-    """The start time of ``pid`` (field 22 of /proc/PID/stat), "" when there is no such pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]
+    return f"{socket.gethostname()}/{os.getpid()}/{process_start_time(os.getpid())}"
 
 
 def _owner_alive(owner: str) -> bool | None:
@@ -156,7 +148,7 @@ def _owner_alive(owner: str) -> bool | None:
     if host != socket.gethostname():
         return None
     pid, _, started = rest.partition("/")
-    return pid.isdigit() and _start_time(int(pid)) == started != ""
+    return pid.isdigit() and process_start_time(int(pid)) == started != ""
 
 
 class _AgentGone(OSError):
