@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from server.bus import EventBus, make_bus
 from server.db import Database
+from server.leaderboard_index import LeaderboardIndex, make_leaderboard_index
 from server.plugins import PluginRegistry
 from server.queue import JudgeQueue, make_queue
 from server.scoreboard.index import StandingsIndex, make_index
@@ -41,6 +42,7 @@ class Services:
     bus: EventBus
     queue: JudgeQueue
     index: StandingsIndex
+    leaderboard_index: LeaderboardIndex
     redis: Redis | None = None
 
     @classmethod
@@ -63,6 +65,7 @@ class Services:
             bus=make_bus(redis, prefix),
             queue=make_queue(redis, prefix),
             index=make_index(redis, prefix),
+            leaderboard_index=make_leaderboard_index(redis, prefix),
             redis=redis,
         )
         await services.bus.start()

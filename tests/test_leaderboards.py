@@ -1,18 +1,50 @@
-"""Leaderboards: modes, ranks and ties, caps, lazy resets, SQL reads at 10k, the practice feed."""
+"""Leaderboards: modes, ranks and ties, caps, lazy resets, reads at 10k, the practice feed.
+
+Every test runs on SQLite and PostgreSQL, each with the embedded mode's memory index and with
+production's Redis (index, queue and bus).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from sqlmodel import col, select
 
 from server import actions
 from server.actions import leaderboards as lb
-from server.models import AuditEntry, Leaderboard
+from server.actions.leaderboard_upkeep import sync_players
+from server.leaderboard_index.memory import MemoryLeaderboardIndex
+from server.leaderboard_index.redis import RedisLeaderboardIndex
+from server.models import AuditEntry, Leaderboard, LeaderboardEntry
 from server.services import Services
+from tests.conftest import REDIS_URL
 from tests.factories import make_world, solve
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def services(request: pytest.FixtureRequest, make_settings: Any, db_url: str,
+                   redis_prefix: str) -> AsyncIterator[Services]:
+    """The app's services with the memory index (embedded) or the Redis one (production)."""
+    redis_url = REDIS_URL if request.param == "redis" else None
+    built = await Services.create(make_settings(database_url=db_url, redis_url=redis_url))
+    try:
+        yield built
+    finally:
+        await built.close()
+        if redis_url is not None:
+            client = Redis.from_url(redis_url)
+            try:
+                keys = [k async for k in client.scan_iter(match=f"{redis_prefix}*", count=1000)]
+                if keys:
+                    await client.delete(*keys)
+            finally:
+                await client.aclose()
 
 
 def _rows(entries: list[lb.RankedEntry | None]) -> list[tuple[str, float, int] | None]:
@@ -228,3 +260,171 @@ async def test_practice_accepts_feed_the_practice_board(services: Services) -> N
     await judge_all("AC")
     assert [(e.player, e.score) for e in await lb.top(services, lb.PRACTICE_SLUG)] == [
         (user0, 2.0), (user1, 1.0)]
+
+
+# ------------------------------------------------------------------------ the sorted index
+
+
+async def _db_order(services: Services, ref: str) -> list[tuple[str, float, int]]:
+    """The board's order and ranks from its database rows alone (the source of truth)."""
+    board = await lb.get_leaderboard(services, ref)
+    async with services.db.session() as session:
+        entries = list(await session.exec(select(LeaderboardEntry).where(
+            LeaderboardEntry.leaderboard_id == board.id)))
+    desc = board.sort_order == "desc"
+    entries.sort(key=lambda e: (-e.score if desc else e.score, e.updated_at, e.player))
+    return [(e.player, e.score, 1 + sum((o.score > e.score) if desc else (o.score < e.score)
+                                        for o in entries)) for e in entries]
+
+
+async def _index_order(services: Services, ref: str) -> list[tuple[str, float, int]]:
+    count = await lb.count_entries(services, ref)
+    rows = await lb.by_rank(services, ref, 1, count) if count else []
+    return [(e.player, e.score, e.rank) for e in rows]
+
+
+async def _forget_index(services: Services) -> None:
+    """What a Redis flush (or a new embedded process) does to the index."""
+    if services.redis is None:
+        services.leaderboard_index = MemoryLeaderboardIndex()
+        return
+    keys = [k async for k in services.redis.scan_iter(
+        match=f"{services.settings.redis_prefix}leaderboard:*", count=1000)]
+    assert keys
+    await services.redis.delete(*keys)
+
+
+async def test_a_lost_index_is_rebuilt_from_the_database(services: Services) -> None:
+    if services.redis is None:
+        assert isinstance(services.leaderboard_index, MemoryLeaderboardIndex)
+    else:
+        assert isinstance(services.leaderboard_index, RedisLeaderboardIndex)
+    board = await lb.create_leaderboard(services, slug="lost")
+    await lb.submit_scores(services, "lost", [("ann", 5), ("bob", 7), ("cat", 5)])
+    await lb.submit_scores(services, "lost", [("dan", 5), ("ann", 9), ("eve", 1)])
+    want = await _db_order(services, "lost")
+    assert want[:2] == [("ann", 9.0, 1), ("bob", 7.0, 2)]
+    assert await _index_order(services, "lost") == want
+
+    await _forget_index(services)
+    assert not await services.leaderboard_index.built(board.id or 0)
+    assert _rows(await lb.top(services, "lost", 3)) == want[:3]  # type: ignore[arg-type]
+    assert await services.leaderboard_index.built(board.id or 0)
+    assert await _index_order(services, "lost") == want
+
+    # a write while the index is missing: the sync skips it, the rebuild for its ranks sees it
+    await _forget_index(services)
+    assert _rows(await lb.submit_scores(services, "lost", [("cat", 8)])) == [("cat", 8.0, 2)]
+    assert await services.leaderboard_index.built(board.id or 0)
+    assert (await lb.player_entry(services, "lost", "cat")).rank == 2
+    assert await _index_order(services, "lost") == await _db_order(services, "lost")
+
+    # another process over the same database (and Redis) reads the same board
+    other = await Services.create(services.settings)
+    try:
+        assert await _index_order(other, "lost") == await _db_order(services, "lost")
+    finally:
+        await other.close()
+
+
+async def test_the_index_equals_the_database_after_random_writes(services: Services) -> None:
+    rng = random.Random(11)
+    await lb.create_leaderboard(services, slug="hi", update_mode="best")
+    await lb.create_leaderboard(services, slug="golf", sort_order="asc", update_mode="replace",
+                                max_entries=12)
+    await lb.create_leaderboard(services, slug="xp", update_mode="increment", max_entries=15)
+    players = [f"p{i}" for i in range(20)] + ["B", "a", "é"]
+    for step in range(40):
+        slug = rng.choice(["hi", "golf", "xp"])
+        action = rng.random()
+        if action < 0.8:
+            batch = [(rng.choice(players), float(rng.choice([0, 1, 2, 2.5, -1, 3])))
+                     for _ in range(rng.randrange(1, 8))]
+            await lb.submit_scores(services, slug, batch)
+        elif action < 0.95:
+            present = [row[0] for row in await _db_order(services, slug)]
+            if present:
+                await lb.remove_player(services, slug, rng.choice(present))
+        else:
+            await lb.reset_leaderboard(services, slug)
+        if step % 5 == 4:
+            for name in ("hi", "golf", "xp"):
+                assert await _index_order(services, name) == await _db_order(services, name)
+    for name in ("hi", "golf", "xp"):
+        want = await _db_order(services, name)
+        assert await _index_order(services, name) == want
+        for position, (player, score, rank) in enumerate(want):
+            around = _rows(await lb.players_around(services, name, player, 2))
+            assert around == want[max(0, position - 2):position + 3]
+            entry = await lb.player_entry(services, name, player)
+            assert (entry.score, entry.rank) == (score, rank)
+    assert len(await _db_order(services, "golf")) <= 12
+
+
+async def test_a_sync_copies_the_database_whatever_the_write_said(services: Services) -> None:
+    """Writers may reach the index in another order than they committed: each sync copies
+    the rows as they are now, so the last one leaves the index equal to the database."""
+    board = await lb.create_leaderboard(services, slug="s")
+    await lb.submit_scores(services, "s", [("ann", 5), ("bob", 3)])
+    async with services.db.session() as session:  # a later commit the index has not seen
+        row = await session.get(LeaderboardEntry, (board.id, "bob"))
+        assert row is not None
+        row.score = 50.0
+        session.add(row)
+        gone = await session.get(LeaderboardEntry, (board.id, "ann"))
+        await session.delete(gone)
+        await session.commit()
+    before = await lb.top(services, "s")
+    assert _rows(before) == [("ann", 5.0, 1), ("bob", 3.0, 2)]  # type: ignore[arg-type]
+    await sync_players(services, board, ["ann", "bob"])  # a sync of an older write
+    assert _rows(await lb.top(services, "s")) == [("bob", 50.0, 1)]  # type: ignore[arg-type]
+
+
+async def test_concurrent_writers_lose_nothing(services: Services) -> None:
+    await lb.create_leaderboard(services, slug="race", update_mode="increment")
+    await lb.submit_scores(services, "race", [("ann", 0)])
+    await asyncio.gather(*(lb.submit_scores(services, "race", [("ann", 1), (f"p{n}", n)])
+                           for n in range(12)))
+    assert (await lb.player_entry(services, "race", "ann")).score == 12.0
+    want = await _db_order(services, "race")
+    assert len(want) == 13
+    assert await _index_order(services, "race") == want
+
+
+async def test_scores_are_exact_and_out_of_range_is_refused(services: Services) -> None:
+    await lb.create_leaderboard(services, slug="f", update_mode="increment")
+    exact = [("a", 0.1), ("b", 0.30000000000000004), ("c", 2**53), ("d", -0.0),
+             ("e", 5e-324), ("f", 1.7976931348623157e308), ("g", -(2**53)), ("h", 1 / 3)]
+    result = await lb.submit_scores(services, "f", exact)
+    assert [(e.player, e.score.hex()) for e in result if e] == [
+        (p, (float(s) + 0.0).hex()) for p, s in exact]
+    for player, score in exact:
+        assert (await lb.player_entry(services, "f", player)).score.hex() == (
+            float(score) + 0.0).hex()
+    assert [e.player for e in await lb.top(services, "f", 10)] == [
+        "f", "c", "h", "b", "a", "e", "d", "g"]
+    for bad in ([("x", 2**53 + 1)], [("x", 10**400)], [("x", True)], [("x", "7")],
+                [("f", 1.7976931348623157e308)]):  # the last one: an increment past the max
+        with pytest.raises(actions.Invalid):
+            await lb.submit_scores(services, "f", bad)  # type: ignore[arg-type]
+    assert (await lb.player_entry(services, "f", "f")).score == 1.7976931348623157e308
+    assert await lb.count_entries(services, "f") == len(exact)
+    assert (await _audit_actions(services)).count("leaderboard.scores") == 1
+
+
+async def test_ties_order_by_code_point_and_the_cap_agrees(services: Services) -> None:
+    await lb.create_leaderboard(services, slug="cp", max_entries=3)
+    result = await lb.submit_scores(services, "cp", [("b", 1), ("B", 1), ("é", 1), ("a", 1)])
+    assert _rows(result) == [("b", 1.0, 1), ("B", 1.0, 1), None, ("a", 1.0, 1)]
+    assert [e.player for e in await lb.top(services, "cp")] == ["B", "a", "b"]
+    assert await _index_order(services, "cp") == await _db_order(services, "cp")
+
+
+async def test_a_deleted_board_leaves_no_index(services: Services) -> None:
+    old = await lb.create_leaderboard(services, slug="old")
+    await lb.submit_scores(services, "old", [("ann", 1), ("bob", 2)])
+    await lb.delete_leaderboard(services, "old")
+    assert not await services.leaderboard_index.built(old.id or 0)
+    new = await lb.create_leaderboard(services, slug="new")  # SQLite may reuse the id
+    assert await lb.count_entries(services, "new") == 0
+    assert await lb.top(services, new.id or 0) == []

@@ -2,9 +2,16 @@
 
 A leaderboard orders its entries by score (``desc`` or ``asc``); equal scores share a rank
 (1, 2, 2, 4) and the earlier achiever (the entry whose score was set first) is listed first,
-then the player name. Ranks and order come from SQL (the ``(leaderboard_id, score)`` index):
-``top`` reads the first rows, ``around`` walks from the player's row both ways, and a rank is
-one plus the number of strictly better scores.
+then the player name (code-point order). The database holds the entries; the reads (top, a
+page by position, around a player, a player's rank, the count) come from the sorted index
+(``services.leaderboard_index``, Redis in production, memory in the embedded mode): a rank is
+one plus the number of strictly better scores, O(log n). Every write commits, then copies the
+changed rows to the index (:mod:`server.actions.leaderboard_upkeep`); a board whose index is
+missing is rebuilt from the database by its next read.
+
+Scores are finite doubles, kept exactly by the database and the index alike. An integer that a
+double cannot hold exactly (beyond 2**53, e.g. 2**53 + 1) and an increment whose result is not
+finite are refused (:class:`Invalid`, HTTP 400) rather than rounded.
 
 Reset periods are lazy: no scheduler runs. A board whose ``period_started_at`` is before the
 start of the current period (midnight UTC, Monday, the 1st of the month) reads as empty, and the
@@ -14,6 +21,10 @@ Update modes: ``replace`` (the submitted score), ``increment`` (added to the cur
 ``best`` (kept only if better in the board's order). An entry's ``updated_at`` moves only when
 its score changes: it is the time the score was achieved. With ``max_entries``, the worst
 entries past the cap are dropped after every write.
+
+Writers of one board queue on its index lock (shared by every process on Redis) and on its row
+(``SELECT … FOR UPDATE`` on PostgreSQL), so a read-modify-write such as an increment never
+loses an update, on SQLite too.
 
 The practice leaderboard (slug ``practice``, created on demand) counts, per user (or per team
 for a submission without a user), the distinct problems solved in practice contests; every
@@ -25,9 +36,9 @@ it back).
 from __future__ import annotations
 
 import logging
-from bisect import bisect_left
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,9 +46,11 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.actions.base import audit, get_or_404, publish, unit_of_work
+from server.actions.base import audit, publish, unit_of_work
 from server.actions.errors import Invalid, NotFound
+from server.actions.leaderboard_upkeep import Write, read_indexed, rebuild_index, writing
 from server.components import Verdict
+from server.leaderboard_index import RankedEntry
 from server.models import (
     Contest,
     Judging,
@@ -87,14 +100,6 @@ _E = LeaderboardEntry
 _IN_CHUNK = 500
 
 
-@dataclass(frozen=True)
-class RankedEntry:
-    player: str
-    score: float
-    rank: int
-    updated_at: datetime
-
-
 # ------------------------------------------------------------------------ periods
 
 
@@ -131,15 +136,22 @@ def _validate(sort_order: str, reset_period: str, update_mode: str,
         raise Invalid("max_entries must be at least 1", field="max_entries")
 
 
-async def _board(session: AsyncSession, ref: int | str) -> Leaderboard:
-    """A leaderboard by id (an int or a string of digits) or slug."""
+async def _board(session: AsyncSession, ref: int | str | Leaderboard, *,
+                 for_update: bool = False) -> Leaderboard:
+    """A leaderboard by id (an int or a string of digits) or slug; ``for_update`` locks its row
+    until the transaction ends (writers of one board queue there)."""
+    if isinstance(ref, Leaderboard):
+        ref = int(ref.id or 0)
+    query = select(Leaderboard)
+    if for_update:
+        query = query.with_for_update()
     if isinstance(ref, int) or ref.isdigit():
-        board = await session.get(Leaderboard, int(ref))
+        board = (await session.exec(query.where(Leaderboard.id == int(ref)))).first()
         if board is not None:
             return board
         if isinstance(ref, int):
             raise NotFound(f"leaderboard {ref} does not exist")
-    board = (await session.exec(select(Leaderboard).where(Leaderboard.slug == ref))).first()
+    board = (await session.exec(query.where(Leaderboard.slug == ref))).first()
     if board is None:
         raise NotFound(f"leaderboard {ref!r} does not exist")
     return board
@@ -174,6 +186,10 @@ async def create_leaderboard(
                                         "reset_period": reset_period,
                                         "update_mode": update_mode,
                                         "max_entries": max_entries, "public": public})
+    try:
+        await rebuild_index(services, board)  # empty and built (an id SQLite reuses, too)
+    except Exception:  # committed: the first read builds it
+        log.exception("leaderboard %s: could not build its index", slug)
     await publish(services, "leaderboard.created", {"leaderboard_id": board.id, "slug": slug})
     return board
 
@@ -194,29 +210,31 @@ async def list_leaderboards(services: Services, *, include_private: bool = False
 
 async def delete_leaderboard(services: Services, ref: int | str, *,
                              actor: User | None = None) -> None:
-    async with unit_of_work(services) as session:
-        board = await _board(session, ref)
+    async with _write(services, ref) as write:
+        session, board = write.session, write.board
         await session.exec(sa.delete(_E).where(col(_E.leaderboard_id) == board.id))
         await session.delete(board)
         audit(session, actor=actor, action="leaderboard.delete", object_type="leaderboard",
               object_id=board.id, data={"slug": board.slug})
+        write.deleted = True
     await publish(services, "leaderboard.deleted", {"leaderboard_id": board.id})
 
 
 async def reset_leaderboard(services: Services, ref: int | str, *,
                             actor: User | None = None) -> int:
     """Empty the board now; returns how many entries were removed."""
-    async with unit_of_work(services) as session:
-        board = await _board(session, ref)
-        removed = await _empty(session, board, utcnow(), actor=actor, reason="manual")
+    async with _write(services, ref) as write:
+        board = write.board
+        removed = await _empty(write.session, board, utcnow(), actor=actor, reason="manual")
+        write.whole = True
     await publish(services, "leaderboard.reset", {"leaderboard_id": board.id})
     return removed
 
 
 async def remove_player(services: Services, ref: int | str, player: str, *,
                         actor: User | None = None) -> None:
-    async with unit_of_work(services) as session:
-        board = await _board(session, ref)
+    async with _write(services, ref) as write:
+        session, board = write.session, write.board
         entry = await session.get(_E, (board.id, player))
         if entry is None or _stale(board, utcnow()):
             raise NotFound(f"player {player!r} is not on leaderboard {board.slug!r}")
@@ -224,6 +242,7 @@ async def remove_player(services: Services, ref: int | str, player: str, *,
         audit(session, actor=actor, action="leaderboard.remove_player",
               object_type="leaderboard", object_id=board.id,
               data={"player": player, "score": entry.score})
+        write.players.add(player)
     await publish(services, "leaderboard.changed", {"leaderboard_id": board.id})
 
 
@@ -239,11 +258,42 @@ async def _empty(session: AsyncSession, board: Leaderboard, now: datetime, *,
     return int(removed)
 
 
+@asynccontextmanager
+async def _write(services: Services, ref: int | str) -> AsyncIterator[Write]:
+    """A write to the board: its index lock, a transaction with its row locked, and the
+    index brought up to the commit (:func:`server.actions.leaderboard_upkeep.writing`)."""
+    board = await get_leaderboard(services, ref)
+    async with writing(services, int(board.id or 0), _locked_board) as write:
+        yield write
+
+
+async def _locked_board(session: AsyncSession, board_id: int) -> Leaderboard:
+    return await _board(session, board_id, for_update=True)
+
+
 # ------------------------------------------------------------------------ writes
 
 
 def _better(board: Leaderboard, new: float, old: float) -> bool:
     return new > old if board.sort_order == "desc" else new < old
+
+
+def _check_score(player: object, score: object) -> float:
+    """The score as a float, or Invalid: finite, and exactly what was given."""
+    if not isinstance(player, str) or not 1 <= len(player) <= 128:
+        raise Invalid("a player is 1 to 128 characters", field="player")
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        raise Invalid(f"score of {player!r} is not a number", field="score")
+    try:
+        value = float(score)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise Invalid(f"score of {player!r} is not a finite number", field="score")
+    if isinstance(score, int) and value != score:
+        raise Invalid(f"score of {player!r} is an integer beyond 2**53 that a double cannot "
+                      f"hold exactly ({score})", field="score")
+    return value + 0.0  # -0.0 is 0.0
 
 
 async def submit_scores(
@@ -263,20 +313,17 @@ async def submit_scores(
         raise Invalid("no scores given", field="scores")
     if len(scores) > MAX_BATCH:
         raise Invalid(f"at most {MAX_BATCH} scores per batch", field="scores")
-    for player, score in scores:
-        if not isinstance(player, str) or not 1 <= len(player) <= 128:
-            raise Invalid("a player is 1 to 128 characters", field="player")
-        if not isinstance(score, (int, float)) or score != score or abs(score) == float("inf"):
-            raise Invalid(f"score of {player!r} is not a finite number", field="score")
-    now = utcnow()
-    async with unit_of_work(services) as session:
-        board = await _board(session, ref)
+    checked = [(player, _check_score(player, score)) for player, score in scores]
+    async with _write(services, ref) as write:
+        session, board = write.session, write.board
+        now = utcnow()  # under the lock: a later writer of this board has a later time
         how = mode or board.update_mode
         if how not in UPDATE_MODES:
             raise Invalid(f"update mode must be one of {', '.join(UPDATE_MODES)}", field="mode")
         if _stale(board, now):
             await _empty(session, board, now, actor=actor, reason=board.reset_period)
-        players = list(dict.fromkeys(p for p, _ in scores))
+            write.whole = True
+        players = list(dict.fromkeys(p for p, _ in checked))
         # player -> [score, achieved at]; plain rows, not ORM objects (a batch may be 10,000)
         state: dict[str, list[Any]] = {}
         for i in range(0, len(players), _IN_CHUNK):
@@ -287,8 +334,7 @@ async def submit_scores(
                 state[player] = [old, at]
         existing = set(state)
         changed: set[str] = set()
-        for player, score in scores:
-            score = float(score)
+        for player, score in checked:
             row = state.get(player)
             if row is None:
                 state[player] = [score, now]
@@ -296,12 +342,15 @@ async def submit_scores(
                 continue
             if how == "increment":
                 new = row[0] + score
+                if not math.isfinite(new):
+                    raise Invalid(f"the increment of {player!r} would take the score past the "
+                                  "largest double", field="score")
             elif how == "best":
                 new = score if _better(board, score, row[0]) else row[0]
             else:
                 new = score
             if new != row[0]:
-                state[player] = [new, now]
+                state[player] = [new + 0.0, now]
                 changed.add(player)
         rows = [{"leaderboard_id": board.id, "player": p, "score": state[p][0],
                  "updated_at": state[p][1]} for p in players if p in changed]
@@ -314,12 +363,16 @@ async def submit_scores(
         dropped = await _cap(session, board)
         audit(session, actor=actor, action="leaderboard.scores", object_type="leaderboard",
               object_id=board.id,
-              data={"mode": how, "scores": [[p, float(s)] for p, s in scores],
+              data={"mode": how, "scores": [[p, s] for p, s in checked],
                     "dropped": sorted(dropped)})
-        kept = {p: state[p][0] for p in players if p not in dropped}
-        ranks = await _ranks_of(session, board, kept)
-        result = [None if p in dropped else RankedEntry(p, state[p][0], ranks[p], state[p][1])
-                  for p, _ in scores]
+        write.players = changed | dropped
+    kept = {p: state[p][0] for p in players if p not in dropped}
+    distinct = sorted(set(kept.values()))
+    by_score = dict(zip(distinct, await read_indexed(
+        services, board, lambda key: services.leaderboard_index.ranks(key, distinct)),
+        strict=True))
+    result = [None if p in dropped else RankedEntry(p, kept[p], by_score[kept[p]], state[p][1])
+              for p, _ in checked]
     if changed:
         await publish(services, "leaderboard.changed",
                       {"leaderboard_id": board.id, "players": len(changed)})
@@ -336,99 +389,25 @@ async def _cap(session: AsyncSession, board: Leaderboard) -> set[str]:
     if excess <= 0:
         return set()
     worst = list(await session.exec(select(_E.player).where(_E.leaderboard_id == board.id)
-                                    .order_by(*_order(board, reverse=True)).limit(excess)))
+                                    .order_by(*_reverse_order(session, board)).limit(excess)))
     for i in range(0, len(worst), _IN_CHUNK):
         await session.exec(sa.delete(_E).where(
             col(_E.leaderboard_id) == board.id, col(_E.player).in_(worst[i:i + _IN_CHUNK])))
     return set(worst)
 
 
-# ------------------------------------------------------------------------ order and ranks
-
-
-def _order(board: Leaderboard, *, reverse: bool = False) -> list[Any]:
+def _reverse_order(session: AsyncSession, board: Leaderboard) -> list[Any]:
+    """Worst first: the index's order reversed (players in code-point order, as the index and
+    SQLite compare them; PostgreSQL is told to, whatever the database's collation)."""
     score = col(_E.score)
-    desc = (board.sort_order == "desc") != reverse
-    keys = [score.desc() if desc else score.asc()]
-    keys += [col(_E.updated_at).desc(), col(_E.player).desc()] if reverse else [
-        col(_E.updated_at).asc(), col(_E.player).asc()]
-    return keys
+    player: Any = col(_E.player)
+    if session.get_bind().dialect.name == "postgresql":
+        player = player.collate("C")
+    return [score.asc() if board.sort_order == "desc" else score.desc(),
+            col(_E.updated_at).desc(), player.desc()]
 
 
-def _strictly_better(board: Leaderboard, score: float) -> Any:
-    return col(_E.score) > score if board.sort_order == "desc" else col(_E.score) < score
-
-
-def _ahead_of(board: Leaderboard, entry: LeaderboardEntry) -> Any:
-    """Entries listed before ``entry``."""
-    return sa.or_(_strictly_better(board, entry.score),
-                  sa.and_(col(_E.score) == entry.score,
-                          sa.or_(col(_E.updated_at) < entry.updated_at,
-                                 sa.and_(col(_E.updated_at) == entry.updated_at,
-                                         col(_E.player) < entry.player))))
-
-
-def _behind(board: Leaderboard, entry: LeaderboardEntry) -> Any:
-    """Entries listed after ``entry``."""
-    worse = col(_E.score) < entry.score if board.sort_order == "desc" else (
-        col(_E.score) > entry.score)
-    return sa.or_(worse,
-                  sa.and_(col(_E.score) == entry.score,
-                          sa.or_(col(_E.updated_at) > entry.updated_at,
-                                 sa.and_(col(_E.updated_at) == entry.updated_at,
-                                         col(_E.player) > entry.player))))
-
-
-async def _count_where(session: AsyncSession, board: Leaderboard, condition: Any) -> int:
-    return int((await session.exec(select(func.count()).select_from(_E).where(
-        _E.leaderboard_id == board.id, condition))).one())
-
-
-async def _position_ahead(session: AsyncSession, board: Leaderboard,
-                          entry: LeaderboardEntry) -> int:
-    """How many entries are listed before ``entry`` (two index range counts)."""
-    return await _count_where(session, board, _strictly_better(board, entry.score)) + (
-        await _count_where(session, board, sa.and_(col(_E.score) == entry.score,
-                                                   _ahead_of(board, entry))))
-
-
-async def _rank_of(session: AsyncSession, board: Leaderboard, score: float) -> int:
-    return 1 + await _count_where(session, board, _strictly_better(board, score))
-
-
-async def _ranks_of(session: AsyncSession, board: Leaderboard, scores: dict[str, float]
-                    ) -> dict[str, int]:
-    """Ranks of these players' scores: a count per score for a few, one histogram for many."""
-    if len(set(scores.values())) <= 50:
-        by_score = {score: await _rank_of(session, board, score)
-                    for score in set(scores.values())}
-        return {player: by_score[score] for player, score in scores.items()}
-    # many players: one pass over the scores (a histogram), then a binary search per player
-    counts = list(await session.exec(select(_E.score, func.count()).where(
-        _E.leaderboard_id == board.id).group_by(col(_E.score))))
-    desc = board.sort_order == "desc"
-    counts.sort(key=lambda row: -row[0] if desc else row[0])
-    keys = [-score if desc else score for score, _ in counts]
-    better = [0]
-    for _, n in counts:
-        better.append(better[-1] + int(n))
-    return {player: 1 + better[bisect_left(keys, -score if desc else score)]
-            for player, score in scores.items()}
-
-
-async def _ranked(session: AsyncSession, board: Leaderboard, rows: Iterable[LeaderboardEntry],
-                  first_position: int) -> list[RankedEntry]:
-    """Rank a contiguous page of rows whose first row is at ``first_position`` (1-based)."""
-    out: list[RankedEntry] = []
-    for i, row in enumerate(rows):
-        if not out:
-            rank = await _rank_of(session, board, row.score)
-        elif row.score == out[-1].score:
-            rank = out[-1].rank
-        else:
-            rank = first_position + i
-        out.append(RankedEntry(row.player, row.score, rank, row.updated_at))
-    return out
+# ------------------------------------------------------------------------ reads
 
 
 def _page(value: int, what: str) -> int:
@@ -437,107 +416,65 @@ def _page(value: int, what: str) -> int:
     return value
 
 
-async def _readable(session: AsyncSession, ref: int | str) -> tuple[Leaderboard, bool]:
-    """The board, and whether it is empty because its period has passed."""
-    board = await _board(session, ref)
+async def _readable(services: Services, ref: int | str | Leaderboard
+                    ) -> tuple[Leaderboard, bool]:
+    """The board (a :class:`Leaderboard` is taken as it is: no query), and whether it reads
+    as empty because its period has passed."""
+    if isinstance(ref, Leaderboard):
+        board = ref
+    else:
+        async with services.db.session() as session:
+            board = await _board(session, ref)
     return board, _stale(board, utcnow())
 
 
-# ------------------------------------------------------------------------ reads
-
-
-async def top(services: Services, ref: int | str, limit: int = 10) -> list[RankedEntry]:
+async def top(services: Services, ref: int | str | Leaderboard, limit: int = 10
+              ) -> list[RankedEntry]:
     _page(limit, "limit")
-    async with services.db.session() as session:
-        board, stale = await _readable(session, ref)
-        if stale:
-            return []
-        rows = await session.exec(select(_E).where(_E.leaderboard_id == board.id)
-                                  .order_by(*_order(board)).limit(limit))
-        return await _ranked(session, board, list(rows), 1)
+    board, stale = await _readable(services, ref)
+    if stale:
+        return []
+    return await read_indexed(services, board,
+                              lambda key: services.leaderboard_index.page(key, 0, limit))
 
 
-async def by_rank(services: Services, ref: int | str, start: int, end: int
+async def by_rank(services: Services, ref: int | str | Leaderboard, start: int, end: int
                   ) -> list[RankedEntry]:
     """Entries at positions ``start`` to ``end`` (1-based, inclusive) of the order."""
     if start < 1 or end < start:
         raise Invalid("need 1 <= start <= end", field="start")
     _page(end - start + 1, "end - start + 1")
-    async with services.db.session() as session:
-        board, stale = await _readable(session, ref)
-        if stale:
-            return []
-        rows = await session.exec(select(_E).where(_E.leaderboard_id == board.id)
-                                  .order_by(*_order(board)).offset(start - 1)
-                                  .limit(end - start + 1))
-        return await _ranked(session, board, list(rows), start)
+    board, stale = await _readable(services, ref)
+    if stale:
+        return []
+    return await read_indexed(services, board,
+                              lambda key: services.leaderboard_index.page(key, start - 1, end))
 
 
-async def _entry(session: AsyncSession, board: Leaderboard, stale: bool,
-                 player: str) -> LeaderboardEntry:
-    entry = None if stale else await session.get(_E, (board.id, player))
-    if entry is None:
-        raise NotFound(f"player {player!r} is not on leaderboard {board.slug!r}")
-    return entry
+async def player_entry(services: Services, ref: int | str | Leaderboard, player: str
+                       ) -> RankedEntry:
+    found = await players_around(services, ref, player, 0)
+    return found[0]
 
 
-async def player_entry(services: Services, ref: int | str, player: str) -> RankedEntry:
-    async with services.db.session() as session:
-        board, stale = await _readable(session, ref)
-        entry = await _entry(session, board, stale, player)
-        return RankedEntry(entry.player, entry.score,
-                           await _rank_of(session, board, entry.score), entry.updated_at)
-
-
-async def players_around(services: Services, ref: int | str, player: str, range_: int = 5
-                         ) -> list[RankedEntry]:
+async def players_around(services: Services, ref: int | str | Leaderboard, player: str,
+                         range_: int = 5) -> list[RankedEntry]:
     """The player's entry with up to ``range_`` entries before and after it."""
     if not 0 <= range_ <= MAX_PAGE // 2:
         raise Invalid(f"range must be between 0 and {MAX_PAGE // 2}", field="range")
-    async with services.db.session() as session:
-        board, stale = await _readable(session, ref)
-        entry = await _entry(session, board, stale, player)
-        before = (await _near(session, board, entry, range_, ahead=True)) if range_ else []
-        after = (await _near(session, board, entry, range_, ahead=False)) if range_ else []
-        position = 1 + await _position_ahead(session, board, entry)
-        rows = [*before, entry, *after]
-        return await _ranked(session, board, rows, position - len(before))
+    board, stale = await _readable(services, ref)
+    rows = [] if stale else await read_indexed(
+        services, board, lambda key: services.leaderboard_index.around(key, player, range_))
+    if not rows:
+        raise NotFound(f"player {player!r} is not on leaderboard {board.slug!r}")
+    return rows
 
 
-async def _near(session: AsyncSession, board: Leaderboard, entry: LeaderboardEntry, n: int,
-                *, ahead: bool) -> list[LeaderboardEntry]:
-    """Up to ``n`` entries right before (``ahead``) or after ``entry``, nearest first.
-
-    Two index range scans: the entry's own score (ties by time and player), then the scores
-    strictly better (or worse), nearest score first; each stops after ``n`` rows.
-    """
-    base = select(_E).where(_E.leaderboard_id == board.id)
-    if ahead:
-        tie = sa.or_(col(_E.updated_at) < entry.updated_at,
-                     sa.and_(col(_E.updated_at) == entry.updated_at, col(_E.player) < entry.player))
-        tie_order = [col(_E.updated_at).desc(), col(_E.player).desc()]
-        beyond = _strictly_better(board, entry.score)
-        nearest_first = board.sort_order == "desc"  # better scores are higher: ascend from it
-    else:
-        tie = sa.or_(col(_E.updated_at) > entry.updated_at,
-                     sa.and_(col(_E.updated_at) == entry.updated_at, col(_E.player) > entry.player))
-        tie_order = [col(_E.updated_at).asc(), col(_E.player).asc()]
-        beyond = col(_E.score) < entry.score if board.sort_order == "desc" else (
-            col(_E.score) > entry.score)
-        nearest_first = board.sort_order == "asc"
-    rows = list(await session.exec(base.where(col(_E.score) == entry.score, tie)
-                                   .order_by(*tie_order).limit(n)))
-    if len(rows) < n:
-        score = col(_E.score).asc() if nearest_first else col(_E.score).desc()
-        rows += list(await session.exec(base.where(beyond).order_by(score, *tie_order)
-                                        .limit(n - len(rows))))
-    return list(reversed(rows)) if ahead else rows
-
-
-async def count_entries(services: Services, ref: int | str) -> int:
-    async with services.db.session() as session:
-        board, stale = await _readable(session, ref)
-        return 0 if stale else await _count_where(session, board, sa.true())
+async def count_entries(services: Services, ref: int | str | Leaderboard) -> int:
+    board, stale = await _readable(services, ref)
+    if stale:
+        return 0
+    return await read_indexed(services, board, services.leaderboard_index.count)
 
 
 # ------------------------------------------------------------------------ practice

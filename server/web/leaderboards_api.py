@@ -11,13 +11,13 @@ API token. Every entry carries its rank: equal scores share one, the earlier ach
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from server.actions import leaderboards as lb
 from server.models import Leaderboard, Role, User
@@ -78,7 +78,18 @@ class ScoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     player: str = Field(min_length=1, max_length=128)
-    score: float = Field(allow_inf_nan=False)
+    score: int | float = Field(
+        allow_inf_nan=False,
+        description="A finite double; an integer beyond 2**53 that a double cannot hold "
+        "exactly is refused (400) rather than rounded")
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _not_past_the_largest_double(cls, value: Any) -> Any:
+        # an int | float field raises OverflowError (a 500) on such an int
+        if isinstance(value, int) and abs(value) >= 2**1024:
+            raise ValueError("the score is past the largest double")
+        return value
 
 
 class ScoresIn(BaseModel):
@@ -130,41 +141,41 @@ class LeaderboardController(Controller):
     async def info(self, request: Request, ref: FromPath[str],
                    user: CurrentUser) -> LeaderboardInfo:
         board = await _readable(request, ref, user)
-        count = await lb.count_entries(services_of(request), board.id or 0)
+        count = await lb.count_entries(services_of(request), board)
         return LeaderboardInfo(**LeaderboardOut.of(board).model_dump(), entries=count)
 
     @get("/{ref:str}/top", summary="The first entries")
     async def top(self, request: Request, ref: FromPath[str], user: CurrentUser,
                   limit: FromQuery[int] = 10) -> list[EntryOut]:
         board = await _readable(request, ref, user)
-        return [EntryOut.of(e) for e in await lb.top(services_of(request), board.id or 0, limit)]
+        return [EntryOut.of(e) for e in await lb.top(services_of(request), board, limit)]
 
     @get("/{ref:str}/around/{player:str}",
          summary="A player's entry with up to `range` entries before and after")
     async def around(self, request: Request, ref: FromPath[str], player: FromPath[str],
                      user: CurrentUser, range: FromQuery[int] = 5) -> list[EntryOut]:  # noqa: A002
         board = await _readable(request, ref, user)
-        entries = await lb.players_around(services_of(request), board.id or 0, player, range)
+        entries = await lb.players_around(services_of(request), board, player, range)
         return [EntryOut.of(e) for e in entries]
 
     @get("/{ref:str}/player/{player:str}", summary="A player's entry and rank")
     async def player(self, request: Request, ref: FromPath[str], player: FromPath[str],
                      user: CurrentUser) -> EntryOut:
         board = await _readable(request, ref, user)
-        return EntryOut.of(await lb.player_entry(services_of(request), board.id or 0, player))
+        return EntryOut.of(await lb.player_entry(services_of(request), board, player))
 
     @get("/{ref:str}/range", summary="Entries at positions start..end (1-based, inclusive)")
     async def by_rank(self, request: Request, ref: FromPath[str], user: CurrentUser,
                       start: FromQuery[int], end: FromQuery[int]) -> list[EntryOut]:
         board = await _readable(request, ref, user)
-        entries = await lb.by_rank(services_of(request), board.id or 0, start, end)
+        entries = await lb.by_rank(services_of(request), board, start, end)
         return [EntryOut.of(e) for e in entries]
 
     @get("/{ref:str}/count", summary="How many entries the leaderboard holds")
     async def count(self, request: Request, ref: FromPath[str],
                     user: CurrentUser) -> dict[str, int]:
         board = await _readable(request, ref, user)
-        return {"count": await lb.count_entries(services_of(request), board.id or 0)}
+        return {"count": await lb.count_entries(services_of(request), board)}
 
     @post("/{ref:str}/scores", status_code=HTTP_200_OK,
           summary="Submit a batch of scores (admins and integrations with an admin token)")

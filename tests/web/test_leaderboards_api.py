@@ -142,3 +142,27 @@ async def test_practice_board_is_public_over_the_api(client) -> None:
     assert top.status_code == 200, top.text
     assert [(e["player"], e["score"], e["rank"]) for e in top.json()] == [
         (f"user:{world.users[0].id}", 1.0, 1)]
+
+
+async def test_scores_a_double_cannot_hold_are_refused(client) -> None:
+    _, admin = user_with_token(client, "root", role="admin")
+    await client.post(URL, headers=auth(admin), json={"slug": "n", "update_mode": "increment"})
+    largest = 1.7976931348623157e308
+    ok = await client.post(f"{URL}/n/scores", headers=auth(admin), json={"scores": [
+        {"player": "a", "score": 2**53}, {"player": "b", "score": 0.1},
+        {"player": "c", "score": largest}]})
+    assert ok.status_code == 200, ok.text
+    assert [e["score"] for e in ok.json()["entries"]] == [2.0**53, 0.1, largest]
+    for body in (b'{"scores": [{"player": "a", "score": 9007199254740993}]}',
+                 b'{"scores": [{"player": "a", "score": 1' + b"0" * 400 + b'}]}',
+                 b'{"scores": [{"player": "a", "score": 1e400}]}',
+                 b'{"scores": [{"player": "c", "score": 1.7976931348623157e308}]}'):
+        response = await client.post(f"{URL}/n/scores", content=body,
+                                     headers={**auth(admin), "content-type": "application/json"})
+        assert response.status_code == 400, (body[:60], response.text)
+    refused = await client.post(f"{URL}/n/scores", headers=auth(admin), json={
+        "scores": [{"player": "a", "score": 2**53 + 1}]})
+    assert "2**53" in refused.json()["detail"], refused.text
+    top = await client.get(f"{URL}/n/top")
+    assert [(e["player"], e["score"]) for e in top.json()] == [
+        ("c", largest), ("a", 2.0**53), ("b", 0.1)]
