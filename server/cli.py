@@ -577,6 +577,35 @@ def scoreboard_rebuild(slug: str | None) -> None:
                    else f"{contest_slug}: skipped, its scoring rule is not available")
 
 
+@cli.group("leaderboard")
+def leaderboard_cmd() -> None:
+    """Named leaderboards."""
+
+
+@leaderboard_cmd.command("rebuild")
+@click.option("--board", "ref", default=None,
+              help="Only this leaderboard (slug or id; default: every one).")
+def leaderboard_rebuild(ref: str | None) -> None:
+    """Refill the leaderboards' sorted index from the database (Redis in production; without
+    Redis each process rebuilds its memory index on a board's first read)."""
+    from server.actions import leaderboards as lb
+    from server.actions.leaderboard_upkeep import rebuild_index
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+
+    async def body(services: Any) -> list[tuple[str, int]]:
+        boards = ([await lb.get_leaderboard(services, ref)] if ref is not None
+                  else await lb.list_leaderboards(services, include_private=True))
+        return [(board.slug, await rebuild_index(services, board)) for board in boards]
+
+    for slug, entries in _run(settings, body):
+        click.echo(f"{slug}: {entries} entr{'y' if entries == 1 else 'ies'}")
+    if settings.redis_url is None:
+        click.echo("note: without Redis the index lives in each server process, which "
+                   "rebuilds it by itself: this command only checked the database", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one clear line and exit code 2 for every usage or input error."""
     try:
