@@ -11,6 +11,10 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
@@ -34,11 +38,15 @@ from server.themes import ThemeEnvironments
 from server.web.api import api_router
 from server.web.health import healthz, readyz
 from server.web.judge_api import judge_router
+from server.web.live import scoreboard_socket_html, scoreboard_socket_json
 from server.web.pages import page_router, render_error, template_filters
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("podium.app")
+
+LIVE_BACKLOG = 64
+"""Live-scoreboard messages buffered per socket; older ones drop (the socket then resyncs)."""
 
 
 def _version() -> str:
@@ -87,10 +95,9 @@ async def _reclaim_forever(services: Services) -> None:
             log.exception("reclaiming judge jobs failed")
 
 
-def _stores(settings: Settings) -> StoreRegistry:
-    if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url)
-        root = RedisStore(redis, namespace=settings.redis_prefix.rstrip(":"), handle_client_shutdown=True)
+def _stores(settings: Settings, redis: Redis | None) -> StoreRegistry:
+    if redis is not None:
+        root = RedisStore(redis, namespace=settings.redis_prefix.rstrip(":"))
 
         def factory(name: str) -> Store:
             return root.with_namespace(name)
@@ -110,10 +117,19 @@ def create_app(
     configure_logging(settings.log_level, json=settings.log_json)
     registry = registry or build_registry(settings)
     themes = ThemeEnvironments(registry, filters=template_filters())
+    # The sessions' and the channels' Redis clients; the lifespan closes them.
+    channels_redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    stores_redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    backend: ChannelsBackend = (
+        RedisChannelsPubSubBackend(redis=channels_redis, key_prefix=settings.redis_prefix)
+        if channels_redis is not None else MemoryChannelsBackend())
+    channels = ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True,
+                              subscriber_max_backlog=LIVE_BACKLOG,
+                              subscriber_backlog_strategy="dropleft")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        services = await Services.create(settings, registry=registry)
+        services = await Services.create(settings, registry=registry, publish=backend.publish)
         app.state.services = services
         if settings.is_embedded:
             # The memory queue died with the previous process: queue what is unjudged again.
@@ -129,6 +145,9 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await reclaimer
             await services.close()
+            for client in (channels_redis, stores_redis):
+                if client is not None:
+                    await client.aclose()
 
     plugin_routes: list[Any] = [
         handler for result in registry.pm.hook.podium_routes() for handler in result or ()
@@ -139,10 +158,12 @@ def create_app(
         for name, folder in themes.static_dirs().items()
     ]
     app = Litestar(
-        route_handlers=[healthz, readyz, api_router, judge_router, page_router, *static_routers,
+        route_handlers=[healthz, readyz, api_router, judge_router, page_router,
+                        scoreboard_socket_html, scoreboard_socket_json, *static_routers,
                         *plugin_routes],
+        plugins=[channels],
         lifespan=[lifespan],
-        stores=_stores(settings),
+        stores=_stores(settings, stores_redis),
         middleware=[
             DefineMiddleware(RequestLogMiddleware),
             ServerSideSessionConfig(store="sessions", secure=not settings.is_embedded,

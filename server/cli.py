@@ -101,7 +101,8 @@ def serve(host: str, port: int, workers: int) -> None:
         raise CommandFailed(str(exc)) from None
     click.echo(f"Podium on http://{host}:{port} ({'embedded' if settings.is_embedded else 'production'} mode)")
     uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers,
-                timeout_graceful_shutdown=10, log_config=None, proxy_headers=True)
+                timeout_graceful_shutdown=10, log_config=None, proxy_headers=True,
+                ws="websockets-sansio")
 
 
 @cli.command()

@@ -7,7 +7,9 @@ Everything here is built from the settings; nothing is global.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
@@ -17,7 +19,12 @@ from server.leaderboard_index import LeaderboardIndex, make_leaderboard_index
 from server.plugins import PluginRegistry
 from server.queue import JudgeQueue, make_queue
 from server.scoreboard.index import StandingsIndex, make_index
+from server.scoreboard.live import LiveBoards, MemoryLiveStore, RedisLiveStore
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.models import Contest
+    from server.scoreboard.engine import Board
 
 __all__ = ["Services", "build_registry"]
 
@@ -44,6 +51,8 @@ class Services:
     index: StandingsIndex
     leaderboard_index: LeaderboardIndex
     redis: Redis | None = None
+    live: LiveBoards | None = None
+    """Live scoreboards (rendered once per change, published on the channels)."""
 
     @classmethod
     async def create(
@@ -52,7 +61,12 @@ class Services:
         *,
         registry: PluginRegistry | None = None,
         start_plugins: bool = True,
+        publish: Callable[[bytes, list[str]], Awaitable[None]] | None = None,
     ) -> Services:
+        """Build every service. ``publish`` sends live-scoreboard messages on the channels
+        (the app's channels backend); without it a Redis deployment publishes through Redis
+        directly (a CLI command's changes reach every web process) and the embedded mode
+        publishes nothing (no socket lives outside the server process)."""
         settings.check()
         registry = registry or build_registry(settings)
         db = Database(settings.effective_database_url, echo=settings.sql_echo)
@@ -68,6 +82,20 @@ class Services:
             leaderboard_index=make_leaderboard_index(redis, prefix),
             redis=redis,
         )
+        if publish is None and redis is not None:
+            from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+
+            publish = RedisChannelsPubSubBackend(redis=redis).publish
+        from server.themes import ThemeEnvironments
+
+        async def source(contest: Contest, view: str) -> Board | None:
+            from server.actions.standings import live_board
+
+            return await live_board(services, contest, view)
+
+        store = RedisLiveStore(redis, prefix) if redis is not None else MemoryLiveStore()
+        services.live = LiveBoards(store, ThemeEnvironments(registry), source, publish,
+                                   prefix=prefix)
         await services.bus.start()
         if start_plugins:
             await registry.broadcast("podium_startup", services=services)

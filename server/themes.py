@@ -13,6 +13,7 @@ default theme only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,30 @@ from jinja2.loaders import split_template_path
 
 from server.plugins import PluginRegistry
 
-__all__ = ["THEMES_DIR", "ThemeEnvironments", "available_themes"]
+__all__ = ["THEMES_DIR", "ThemeEnvironments", "available_themes", "template_filters"]
 
 THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
 DEFAULT_THEME = "default"
+
+
+def _fmt_dt(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def _fmt_clock(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes = int(seconds // 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _fmt_num(value: float) -> str:
+    """Points without a pointless ``.0``: 100.0 -> 100, 12.5 -> 12.5."""
+    return f"{value:g}" if abs(value) < 1e15 else str(value)
+
+
+def template_filters() -> dict[str, Any]:
+    return {"dt": _fmt_dt, "clock": _fmt_clock, "num": _fmt_num}
 
 
 def available_themes(registry: PluginRegistry) -> dict[str, Path]:
@@ -82,7 +103,7 @@ class ThemeEnvironments:
         if DEFAULT_THEME not in self.themes:
             raise RuntimeError(f"the default theme is missing from {THEMES_DIR}")
         self.globals = globals or {}
-        self.filters = filters or {}
+        self.filters = {**template_filters(), **(filters or {})}
         self._envs: dict[str, Environment] = {}
 
     def static_dirs(self) -> dict[str, Path]:

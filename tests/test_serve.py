@@ -122,7 +122,7 @@ def _check_demo(server: Server, database: str) -> None:
     assert "Podium Demo Contest" in home.text and 'href="/contests/demo"' in home.text
     page = server.get("/contests/demo")
     assert page.status_code == 200
-    assert page.text.count('<tr id="team-') == 20
+    assert page.text.count('<tr id="row-') == 20
     assert "Hello World!" in page.text
     ready = server.get("/readyz").json()
     assert ready["status"] == "ok" and ready["database"] == database

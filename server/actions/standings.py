@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 
@@ -11,10 +12,17 @@ from server.actions.base import emit, unit_of_work
 from server.components import RowScore
 from server.models import Contest, LevelState, Team, utcnow
 from server.plugins import PluginError
-from server.scoreboard import engine
+from server.scoreboard import engine, reveal
 from server.services import Services
 
-__all__ = ["after_standings_change", "rebuild_standings", "refresh_teams", "scoreboard"]
+__all__ = [
+    "after_standings_change",
+    "live_board",
+    "rebuild_standings",
+    "refresh_live",
+    "refresh_teams",
+    "scoreboard",
+]
 
 log = logging.getLogger("podium.standings")
 
@@ -55,10 +63,38 @@ async def refresh_teams(
 
 
 async def scoreboard(services: Services, contest: Contest, *, public: bool) -> engine.Board:
-    """The ordered board of a contest (raises PluginError if its rule is unavailable)."""
+    """The ordered board of a contest (raises PluginError if its rule is unavailable).
+
+    The public board honours the freeze; during a reveal it is the frozen board with the first
+    ``contest.reveal_step`` pending cells revealed (``board.reveal`` = ``{step, total}``)."""
     rule, settings = services.plugins.for_contest(contest).scoring_rule()
+    now = utcnow()
     async with services.db.session() as session:
-        return await engine.board(session, contest, rule, settings, public=public)
+        board = await engine.board(session, contest, rule, settings, public=public, now=now)
+        if not (public and board.frozen and contest.reveal_step is not None):
+            return board
+        final = await engine.board(session, contest, rule, settings, public=False, now=now)
+    rows, steps = reveal.reveal_board(rule, settings, final.problems, board.rows, final.rows,
+                                      contest.reveal_step)
+    total = sum(1 for row in board.rows for cell in row.cells if cell.pending)
+    revealed = engine.Board(contest, board.problems, rows, frozen=True)
+    last = dataclasses.asdict(steps[-1]) if steps else None
+    revealed.reveal = {"step": len(steps), "total": total, "last": last}  # type: ignore[attr-defined]
+    return revealed
+
+
+async def live_board(services: Services, contest: Contest, view: str) -> engine.Board | None:
+    """The board a live view shows (None when the contest's rule is unavailable)."""
+    try:
+        return await scoreboard(services, contest, public=view == "public")
+    except PluginError:
+        return None
+
+
+async def refresh_live(services: Services, contest: Contest) -> None:
+    """Publish the contest's live scoreboards if they changed (after a committed change)."""
+    if services.live is not None:
+        await services.live.refresh(contest)
 
 
 async def after_standings_change(
@@ -81,6 +117,7 @@ async def after_standings_change(
                                            services)
         except Exception:
             log.exception("sync target %s failed for contest %s", target.name, contest.slug)
+    await refresh_live(services, contest)
     await emit(services, contest, "standings.changed",
                {"id": contest.id, "teams": sorted(changed)},
                hook="podium_standings_changed", rows=board.rows)

@@ -61,6 +61,8 @@ class Contest(SQLModel, table=True):
     unfreeze_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     unfrozen: bool = Field(default=False)
     """Set when the jury unfreezes the board by hand (before ``unfreeze_at``)."""
+    reveal_step: int | None = Field(default=None)
+    """During a reveal: how many pending cells of the frozen board are shown (None: no reveal)."""
     timezone: str = Field(default="UTC", max_length=64)
     scoring_rule: str = Field(default="points", max_length=64)
     scoring_settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON_T)

@@ -28,6 +28,7 @@ from server.web.auth import (
     team_of,
 )
 from server.web.leaderboards_api import LeaderboardController
+from server.web.live import FreezeController
 from server.web.rejudge_api import RejudgingController
 from server.web.schemas import (
     ContestIn,
@@ -343,7 +344,7 @@ api_router = Router(
     path="/api/v1",
     route_handlers=[AuthController, UserController, CatalogController, ProblemController,
                     ContestController, SubmissionController, RejudgingController,
-                    LeaderboardController],
+                    LeaderboardController, FreezeController],
     dependencies={"user": Provide(current_api_user)},
     tags=["api"],
 )

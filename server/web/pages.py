@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get
@@ -15,7 +14,8 @@ from server import actions
 from server.actions.base import contest_by_ref
 from server.models import Contest, ContestProblem, Problem, User, utcnow
 from server.plugins import PluginError
-from server.themes import ThemeEnvironments
+from server.themes import ThemeEnvironments, template_filters
+from server.web.live import board_html, scoreboard_page
 from server.web.auth import (
     current_page_user,
     CurrentUser,
@@ -26,26 +26,6 @@ from server.web.auth import (
 )
 
 __all__ = ["page_router", "render", "render_error", "template_filters"]
-
-
-def _fmt_dt(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
-
-
-def _fmt_clock(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    minutes = int(seconds // 60)
-    return f"{minutes // 60}:{minutes % 60:02d}"
-
-
-def _fmt_num(value: float) -> str:
-    """Points without a pointless ``.0``: 100.0 -> 100, 12.5 -> 12.5."""
-    return f"{value:g}" if abs(value) < 1e15 else str(value)
-
-
-def template_filters() -> dict[str, Any]:
-    return {"dt": _fmt_dt, "clock": _fmt_clock, "num": _fmt_num}
 
 
 async def render(
@@ -116,15 +96,11 @@ async def contest_page(request: Request, slug: FromPath[str], user: CurrentUser)
     state = contest.state_at(utcnow()).value
     if state == "scheduled" and not is_staff(user):
         problems = []
-    board = None
-    board_error = None
-    try:
-        board = await actions.scoreboard(services, contest, public=True)
-    except PluginError as exc:
-        board_error = str(exc)
+    html, board_error = await board_html(request, contest, "public")
     return await render(request, "contest.html", contest=contest, state=state,
-                        problems=problems, board=board, board_error=board_error)
+                        problems=problems, board_html=html, board_error=board_error,
+                        ws_url=f"/contests/{contest.slug}/scoreboard/ws")
 
 
-page_router = Router(path="/", route_handlers=[home, contest_page],
+page_router = Router(path="/", route_handlers=[home, contest_page, scoreboard_page],
                      dependencies={"user": Provide(current_page_user)})

@@ -1,0 +1,376 @@
+"""Live scoreboards: a change is rendered once, then fanned out to every socket.
+
+For each contest and view (``public``: the freeze-aware board everyone may see; ``jury``: the
+live board) the *published state* is kept: a version number, the board's head (problems,
+frozen flag, reveal progress) and, per team, its position, its row as JSON and its row as an
+HTML ``<tr>``. :meth:`LiveBoards.refresh` builds the board from the database, compares it with
+the published state, renders only the rows that differ, stores the new state and publishes one
+message per view and format on the channels (Litestar channels: the Redis pub/sub backend in
+production, the memory backend in the embedded mode):
+
+- ``html``: ``hx-swap-oob`` fragments for the HTMX WebSocket extension (changed rows replace
+  themselves, new rows are appended, removed rows deleted; the page's script orders rows by
+  their ``data-pos``);
+- ``json``: a delta ``{"type": "delta", "version", "base", "rows", "removed"}`` for API clients.
+
+When the head changes (a problem is added, the board freezes or thaws), the message is a full
+snapshot instead. Every message starts with a header line ``"<base> <version>\\n"`` (``base``
+-1: a snapshot) so that each socket can detect a gap without parsing the body: a socket that
+missed a message (its backlog dropped the oldest) gets a snapshot built from the stored state —
+joined from the stored rows, never rendered per socket.
+
+Several web processes share the state through Redis: refreshes of one contest are serialised by
+a Redis lock, so versions grow by one per published change everywhere; each process keeps a
+parsed copy and reloads it only when the stored version moved. In the embedded mode the state
+lives in memory. Nothing here is the source of truth: a lost state is rebuilt by the next
+refresh (the version keeps growing, so clients resync).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from server.models import Contest
+    from server.scoreboard.engine import Board
+    from server.themes import ThemeEnvironments
+
+__all__ = [
+    "FORMATS",
+    "VIEWS",
+    "LiveBoards",
+    "LiveState",
+    "MemoryLiveStore",
+    "RedisLiveStore",
+    "board_rows",
+    "parse_header",
+]
+
+log = logging.getLogger("podium.live")
+
+VIEWS = ("public", "jury")
+FORMATS = ("html", "json")
+SNAPSHOT_BASE = -1
+
+Publisher = Callable[[bytes, list[str]], Awaitable[None]]
+BoardSource = Callable[["Contest", str], Awaitable["Board | None"]]
+
+
+def parse_header(message: bytes) -> tuple[int, int, bytes]:
+    """``(base, version, body)`` of a channel message."""
+    header, _, body = message.partition(b"\n")
+    base, version = header.split(b" ", 1)
+    return int(base), int(version), body
+
+
+def board_rows(board: Board) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """The board's head and its rows as JSON-able dicts (rows keyed by team id, with ``pos``)."""
+    data = board.as_dict()
+    rows = data.pop("rows")
+    head = {**data, "reveal": getattr(board, "reveal", None), "empty": not rows}
+    out: dict[int, dict[str, Any]] = {}
+    for pos, row in enumerate(rows, start=1):  # type: ignore[arg-type]
+        out[row["team_id"]] = {"pos": pos, **row}
+    return head, out
+
+
+@dataclass
+class LiveState:
+    """The published state of one contest view."""
+
+    version: int = 0
+    head: dict[str, Any] = field(default_factory=dict)
+    head_html: str = ""
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """team id -> row JSON (with ``pos``)."""
+    html: dict[int, str] = field(default_factory=dict)
+    """team id -> the row's ``<tr>``."""
+    built_at: float = 0.0
+    _snapshots: dict[str, bytes] = field(default_factory=dict)
+
+    def encode(self) -> str:
+        return json.dumps({"version": self.version, "head": self.head, "head_html": self.head_html,
+                           "rows": list(self.rows.values()),
+                           "html": {str(k): v for k, v in self.html.items()},
+                           "built_at": self.built_at})
+
+    @classmethod
+    def decode(cls, text: str | bytes) -> LiveState:
+        data = json.loads(text)
+        return cls(version=data["version"], head=data["head"], head_html=data["head_html"],
+                   rows={r["team_id"]: r for r in data["rows"]},
+                   html={int(k): v for k, v in data["html"].items()},
+                   built_at=data.get("built_at", 0.0))
+
+    def ordered(self) -> list[int]:
+        return sorted(self.rows, key=lambda team_id: self.rows[team_id]["pos"])
+
+    def snapshot(self, fmt: str) -> bytes:
+        """The full board as one message body (cached per state)."""
+        cached = self._snapshots.get(fmt)
+        if cached is None:
+            order = self.ordered()
+            if fmt == "json":
+                body = {"type": "snapshot", "version": self.version, **self.head,
+                        "rows": [self.rows[t] for t in order]}
+                cached = json.dumps(body, separators=(",", ":")).encode()
+            else:
+                cached = self.board_html(order, oob=True).encode()
+            self._snapshots[fmt] = cached
+        return cached
+
+    def board_html(self, order: list[int] | None = None, *, oob: bool = False) -> str:
+        """The ``<div id="board">`` of the page: head, then the rows in order."""
+        order = self.ordered() if order is None else order
+        head = self.head_html.replace("{{version}}", str(self.version))
+        if oob:
+            head = head.replace('<div id="board"', '<div id="board" hx-swap-oob="true"', 1)
+        before, _, after = head.partition("<!--rows-->")
+        return before + "".join(self.html[t] for t in order) + after
+
+
+class LiveStore(Protocol):
+    """Where the published state lives, and the lock that serialises refreshes."""
+
+    def lock(self, contest_id: int) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+    async def version(self, contest_id: int, view: str) -> int: ...
+
+    async def load(self, contest_id: int, view: str) -> LiveState | None: ...
+
+    async def save(self, contest_id: int, view: str, state: LiveState) -> None: ...
+
+    async def clear(self, contest_id: int) -> None: ...
+
+
+class MemoryLiveStore:
+    """The embedded mode: one process, so the parsed state is the store."""
+
+    def __init__(self) -> None:
+        self._states: dict[tuple[int, str], LiveState] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def lock(self, contest_id: int) -> AsyncIterator[None]:
+        async with self._locks.setdefault(contest_id, asyncio.Lock()):
+            yield
+
+    async def version(self, contest_id: int, view: str) -> int:
+        state = self._states.get((contest_id, view))
+        return state.version if state is not None else 0
+
+    async def load(self, contest_id: int, view: str) -> LiveState | None:
+        return self._states.get((contest_id, view))
+
+    async def save(self, contest_id: int, view: str, state: LiveState) -> None:
+        self._states[(contest_id, view)] = state
+
+    async def clear(self, contest_id: int) -> None:
+        for view in VIEWS:
+            self._states.pop((contest_id, view), None)
+
+
+class RedisLiveStore:
+    """Production: ``<prefix>live:<contest>:<view>`` holds the state, ``…:v`` its version."""
+
+    LOCK_TIMEOUT = 30.0
+
+    def __init__(self, redis: Redis, prefix: str = "podium:") -> None:
+        self._redis = redis
+        self._prefix = f"{prefix}live:"
+        self._local = {}  # type: dict[int, asyncio.Lock]
+
+    def _key(self, contest_id: int, view: str) -> str:
+        return f"{self._prefix}{contest_id}:{view}"
+
+    @contextlib.asynccontextmanager
+    async def lock(self, contest_id: int) -> AsyncIterator[None]:
+        # One waiter per process on the Redis lock; the others queue on the local one.
+        async with self._local.setdefault(contest_id, asyncio.Lock()):
+            async with self._redis.lock(f"{self._prefix}{contest_id}:lock",
+                                        timeout=self.LOCK_TIMEOUT,
+                                        blocking_timeout=self.LOCK_TIMEOUT, sleep=0.005):
+                yield
+
+    async def version(self, contest_id: int, view: str) -> int:
+        value = await self._redis.get(self._key(contest_id, view) + ":v")
+        return int(value) if value is not None else 0
+
+    async def load(self, contest_id: int, view: str) -> LiveState | None:
+        value = await self._redis.get(self._key(contest_id, view))
+        return LiveState.decode(value) if value is not None else None
+
+    async def save(self, contest_id: int, view: str, state: LiveState) -> None:
+        key = self._key(contest_id, view)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, state.encode())
+            pipe.set(key + ":v", state.version)
+            await pipe.execute()
+
+    async def clear(self, contest_id: int) -> None:
+        keys = [self._key(contest_id, v) + s for v in VIEWS for s in ("", ":v")]
+        await self._redis.delete(*keys)
+
+
+class LiveBoards:
+    """Builds, diffs, renders once and publishes scoreboard changes; serves snapshots."""
+
+    def __init__(self, store: LiveStore, themes: ThemeEnvironments, source: BoardSource,
+                 publish: Publisher | None, *, prefix: str = "podium:",
+                 max_age: float = 10.0) -> None:
+        self.store = store
+        self.themes = themes
+        self._source = source
+        self._publish = publish
+        self._prefix = prefix
+        self.max_age = max_age
+        """A state older than this (seconds) is refreshed before it is served over HTTP."""
+        self._cache: dict[tuple[int, str], LiveState] = {}
+        self._requested: dict[int, int] = {}
+        self._done: dict[int, int] = {}
+        self.published = 0
+        """Messages published by this process (for tests and benchmarks)."""
+
+    def channel(self, contest_id: int, view: str, fmt: str) -> str:
+        return f"{self._prefix}live:{contest_id}:{view}:{fmt}"
+
+    def channels(self, contest_id: int) -> list[str]:
+        return [self.channel(contest_id, v, f) for v in VIEWS for f in FORMATS]
+
+    # -- publishing ------------------------------------------------------------------------
+
+    async def refresh(self, contest: Contest) -> None:
+        """Bring both views of the contest up to date and publish what changed.
+
+        Concurrent calls coalesce: a caller returns once a refresh that started after its
+        call has finished. Errors are logged, never raised (the change itself is committed).
+        """
+        contest_id = contest.id
+        assert contest_id is not None
+        mine = self._requested[contest_id] = self._requested.get(contest_id, 0) + 1
+        try:
+            async with self.store.lock(contest_id):
+                if self._done.get(contest_id, 0) >= mine:
+                    return
+                target = self._requested[contest_id]
+                for view in VIEWS:
+                    await self._refresh_view(contest, view)
+                self._done[contest_id] = target
+        except Exception:
+            log.exception("live scoreboard refresh failed for contest %s", contest.slug)
+
+    async def _current(self, contest_id: int, view: str) -> LiveState | None:
+        """The stored state, parsed once per version in this process."""
+        cached = self._cache.get((contest_id, view))
+        stored_version = await self.store.version(contest_id, view)
+        if cached is not None and cached.version == stored_version:
+            return cached
+        state = await self.store.load(contest_id, view)
+        if state is not None:
+            self._cache[(contest_id, view)] = state
+        return state
+
+    async def _refresh_view(self, contest: Contest, view: str) -> None:
+        contest_id = contest.id
+        assert contest_id is not None
+        board = await self._source(contest, view)
+        old = await self._current(contest_id, view)
+        if board is None:
+            return
+        head, rows = board_rows(board)
+        env = self.themes.get(contest.theme)
+        macros = env.get_template("_scoreboard.html").module
+        base = old.version if old is not None else 0
+        new = LiveState(version=base + 1, head=head, rows=rows, built_at=time.time())
+        head_changed = old is None or old.head != head
+        new.head_html = (str(macros.board(head, Markup("<!--rows-->"), view)) if head_changed
+                         else old.head_html)  # type: ignore[union-attr]
+        changed = []
+        for team_id, row in rows.items():
+            before = None if old is None or head_changed else old.rows.get(team_id)
+            if before == row:
+                new.html[team_id] = old.html[team_id]  # type: ignore[union-attr]
+            else:
+                new.html[team_id] = str(macros.row(row, head, view))
+                changed.append(team_id)
+        removed = [] if old is None else [t for t in old.rows if t not in rows]
+        if not head_changed and not changed and not removed:
+            old.built_at = new.built_at  # type: ignore[union-attr]
+            return
+        await self.store.save(contest_id, view, new)
+        self._cache[(contest_id, view)] = new
+        if old is None or head_changed:
+            messages = {fmt: (SNAPSHOT_BASE, new.snapshot(fmt)) for fmt in FORMATS}
+        else:
+            messages = {
+                "json": (base, self._json_delta(new, base, changed, removed)),
+                "html": (base, self._html_delta(new, old, changed, removed).encode()),
+            }
+        for fmt, (message_base, body) in messages.items():
+            await self._send(self.channel(contest_id, view, fmt),
+                             f"{message_base} {new.version}\n".encode() + body)
+
+    @staticmethod
+    def _json_delta(state: LiveState, base: int, changed: list[int], removed: list[int]) -> bytes:
+        delta = {"type": "delta", "version": state.version, "base": base,
+                 "rows": sorted((state.rows[t] for t in changed), key=lambda r: r["pos"]),
+                 "removed": removed}
+        return json.dumps(delta, separators=(",", ":")).encode()
+
+    @staticmethod
+    def _html_delta(state: LiveState, old: LiveState, changed: list[int],
+                    removed: list[int]) -> str:
+        parts = []
+        new_rows = []
+        for team_id in changed:
+            html = state.html[team_id]
+            if team_id in old.rows:
+                parts.append(html.replace("<tr ", '<tr hx-swap-oob="true" ', 1))
+            else:
+                new_rows.append(html)
+        if new_rows:
+            parts.append('<tbody hx-swap-oob="beforeend:#board-rows">' + "".join(new_rows)
+                         + "</tbody>")
+        parts.extend(f'<tr id="row-{t}" hx-swap-oob="delete"></tr>' for t in removed)
+        parts.append(f'<span id="board-version" hx-swap-oob="true" '
+                     f'data-version="{state.version}"></span>')
+        return "".join(parts)
+
+    async def _send(self, channel: str, data: bytes) -> None:
+        if self._publish is None:
+            return
+        try:
+            await self._publish(data, [channel])
+            self.published += 1
+        except Exception:
+            log.exception("could not publish on %s", channel)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def state(self, contest: Contest, view: str, *, max_age: float | None = None
+                    ) -> LiveState | None:
+        """The published state of a view, refreshed first when missing or too old."""
+        assert contest.id is not None
+        state = await self._current(contest.id, view)
+        limit = self.max_age if max_age is None else max_age
+        if state is None or time.time() - state.built_at > limit:
+            await self.refresh(contest)
+            state = await self._current(contest.id, view)
+        return state
+
+    async def clear(self, contest_ids: Iterable[int]) -> None:
+        for contest_id in contest_ids:
+            await self.store.clear(contest_id)
+            for view in VIEWS:
+                self._cache.pop((contest_id, view), None)

@@ -1,0 +1,216 @@
+"""Live scoreboards over real WebSockets: snapshot, deltas, gaps, Origin, jury view, backends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.exceptions import InvalidStatus
+
+from server import actions
+from server.scoreboard.live import parse_header
+from tests.conftest import REDIS_URL
+from tests.factories import make_world, solve
+from tests.web import fast_passwords  # noqa: F401 (autouse)
+from tests.web.live_server import live_server, recv_json, recv_text
+
+JSON_WS = "/api/v1/contests/{slug}/scoreboard/ws"
+HTML_WS = "/contests/{slug}/scoreboard/ws"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def live_settings(request: pytest.FixtureRequest, make_settings: Any, db_url: str) -> Any:
+    if request.param == "redis":
+        request.getfixturevalue("redis_cleanup")
+        return make_settings(database_url=db_url, redis_url=REDIS_URL)
+    return make_settings(database_url=db_url)
+
+
+async def _token(services: Any, user: Any) -> str:
+    return await actions.create_api_token(services, user.id)
+
+
+async def test_json_socket_gets_a_snapshot_then_deltas(live_settings: Any) -> None:
+    async with live_server(live_settings) as server:
+        services = server.services
+        world = await make_world(services, teams=3)
+        await solve(services, world, 0, "A", "AC", 10)
+        async with server.connect(JSON_WS.format(slug="spring")) as ws:
+            snapshot = await recv_json(ws)
+            assert snapshot["type"] == "snapshot" and snapshot["frozen"] is False
+            assert [p["label"] for p in snapshot["problems"]] == ["A", "B"]
+            assert [r["team_id"] for r in snapshot["rows"]][0] == world.teams[0].id
+            assert [r["pos"] for r in snapshot["rows"]] == [1, 2, 3]
+            version = snapshot["version"]
+            # Team 2 solves B (200 points): it moves to the top, team 0 to second place.
+            await solve(services, world, 2, "B", "AC", 20)
+            delta = await recv_json(ws)
+            assert delta["type"] == "delta"
+            assert (delta["base"], delta["version"]) == (version, version + 1)
+            moved = {r["team_id"]: r for r in delta["rows"]}
+            assert moved[world.teams[2].id]["pos"] == 1 and moved[world.teams[2].id]["rank"] == 1
+            assert moved[world.teams[2].id]["cells"][1]["solved"] is True
+            assert moved[world.teams[0].id]["pos"] == 2
+            assert moved[world.teams[1].id]["pos"] == 3  # pushed down one place
+            assert delta["removed"] == []
+            # A wrong answer of team 1 changes only its own row.
+            await solve(services, world, 1, "A", "WA", 25)
+            delta = await recv_json(ws)
+            assert delta["base"] == version + 1
+            assert [r["team_id"] for r in delta["rows"]] == [world.teams[1].id]
+            assert delta["rows"][0]["cells"][0]["attempts"] == 1
+            # Asking for a resync gives the whole board at the current version.
+            await ws.send(json.dumps({"type": "resync"}))
+            again = await recv_json(ws)
+            assert again["type"] == "snapshot" and again["version"] == version + 2
+            assert [r["team_id"] for r in again["rows"]] == [
+                world.teams[2].id, world.teams[0].id, world.teams[1].id]
+            # The HTTP API serves the same state (never a stale one after a change).
+            async with httpx.AsyncClient(base_url=server.url) as http:
+                board = (await http.get("/api/v1/contests/spring/scoreboard")).json()
+            assert [r["team_id"] for r in board["rows"]] == [r["team_id"] for r in again["rows"]]
+
+
+async def test_html_socket_swaps_rows_out_of_band(live_settings: Any) -> None:
+    async with live_server(live_settings) as server:
+        services = server.services
+        world = await make_world(services, teams=2)
+        async with server.connect(HTML_WS.format(slug="spring")) as ws:
+            first = await recv_text(ws)
+            assert first.startswith('<div id="board" hx-swap-oob="true"')
+            assert first.count('<tr id="row-') == 2
+            await solve(services, world, 1, "A", "AC", 10)
+            fragment = await recv_text(ws)
+            rows = re.findall(r'<tr hx-swap-oob="true" id="row-(\d+)" data-pos="(\d+)"', fragment)
+            assert sorted(rows) == sorted([(str(world.teams[1].id), "1"),
+                                           (str(world.teams[0].id), "2")])
+            assert 'class="cell solved first"' in fragment
+            assert '<span id="board-version" hx-swap-oob="true"' in fragment
+            # A new team is appended to the table body, not swapped.
+            team = await actions.create_team(services, world.contest.id, name="late team")
+            await actions.rebuild_standings(services, world.contest.id)
+            fragment = await recv_text(ws)
+            assert f'<tbody hx-swap-oob="beforeend:#board-rows"><tr id="row-{team.id}"' in fragment
+
+
+async def test_every_socket_gets_the_same_message_rendered_once(live_settings: Any) -> None:
+    async with live_server(live_settings) as server:
+        services = server.services
+        world = await make_world(services, teams=2)
+        sockets = [await server.connect(JSON_WS.format(slug="spring")).__aenter__()
+                   for _ in range(5)]
+        try:
+            for ws in sockets:
+                assert (await recv_json(ws))["type"] == "snapshot"
+            published = services.live.published
+            await solve(services, world, 0, "A", "AC", 10)
+            bodies = {await recv_text(ws) for ws in sockets}
+            assert len(bodies) == 1  # byte-identical: built once, fanned out
+            # One message per view and format, however many sockets listen.
+            assert services.live.published - published == 4
+        finally:
+            for ws in sockets:
+                await ws.close()
+
+
+async def test_a_gap_makes_the_socket_send_a_snapshot(live_settings: Any) -> None:
+    async with live_server(live_settings) as server:
+        services = server.services
+        world = await make_world(services, teams=2)
+        async with server.connect(JSON_WS.format(slug="spring")) as ws:
+            snapshot = await recv_json(ws)
+            version = snapshot["version"]
+            channel = services.live.channel(world.contest.id, "public", "json")
+            # A message whose base is not what the socket shows: something was lost.
+            await services.live._send(channel, f"{version + 5} {version + 6}\n{{}}".encode())
+            resync = await recv_json(ws)
+            assert resync["type"] == "snapshot" and resync["version"] == version
+            # A message older than what the socket shows is skipped.
+            await services.live._send(channel, f"{version - 1} {version}\n{{}}".encode())
+            await solve(services, world, 0, "A", "AC", 10)
+            delta = await recv_json(ws)
+            assert delta["type"] == "delta" and delta["base"] == version
+
+
+async def test_origin_is_checked(make_settings: Any, db_url: str) -> None:
+    settings = make_settings(database_url=db_url, allowed_origins="https://projector.example")
+    async with live_server(settings) as server:
+        await make_world(server.services, teams=1)
+        path = JSON_WS.format(slug="spring")
+        for origin in ("http://evil.example", f"http://127.0.0.1:{server.port}.evil.example"):
+            with pytest.raises(InvalidStatus) as refused:
+                async with server.connect(path, origin=origin):
+                    pass
+            assert refused.value.response.status_code == 403
+        for origin in (f"http://127.0.0.1:{server.port}", "https://projector.example", None):
+            async with server.connect(path, origin=origin) as ws:
+                assert (await recv_json(ws))["type"] == "snapshot"
+        with pytest.raises(InvalidStatus):
+            async with server.connect(HTML_WS.format(slug="spring"),
+                                      origin="http://evil.example"):
+                pass
+
+
+async def test_jury_view_is_for_staff_only(make_settings: Any, db_url: str) -> None:
+    settings = make_settings(database_url=db_url)
+    async with live_server(settings) as server:
+        services = server.services
+        world = await make_world(services, teams=2, freeze=True)
+        jury = await actions.create_user(services, "judge", password="judge-password",
+                                         role="jury")
+        path = JSON_WS.format(slug="spring") + "?view=jury"
+        for headers in ({}, {"Authorization": f"Bearer {await _token(services, world.users[0])}"}):
+            with pytest.raises(InvalidStatus) as refused:
+                async with server.connect(path, additional_headers=headers):
+                    pass
+            assert refused.value.response.status_code == 403
+        with pytest.raises(InvalidStatus):
+            async with server.connect(path, additional_headers={"Authorization": "Bearer nope"}):
+                pass
+        bearer = {"Authorization": f"Bearer {await _token(services, jury)}"}
+        async with server.connect(path, additional_headers=bearer) as ws:
+            snapshot = await recv_json(ws)
+            assert snapshot["frozen"] is False  # the contest is frozen; the jury sees it live
+        # Unknown and hidden contests look the same: not found.
+        with pytest.raises(InvalidStatus) as missing:
+            async with server.connect(JSON_WS.format(slug="nope")):
+                pass
+        assert missing.value.response.status_code == 403
+
+
+async def test_frozen_results_reach_only_the_jury_socket(live_settings: Any) -> None:
+    async with live_server(live_settings) as server:
+        services = server.services
+        world = await make_world(services, teams=2, freeze=True)  # froze 30 minutes ago
+        jury = await actions.create_user(services, "judge", password="judge-password",
+                                         role="jury")
+        bearer = {"Authorization": f"Bearer {await _token(services, jury)}"}
+        contestant = {"Authorization": f"Bearer {await _token(services, world.users[1])}"}
+        path = JSON_WS.format(slug="spring")
+        async with server.connect(path) as public, \
+                server.connect(path, additional_headers=contestant) as own, \
+                server.connect(path + "?view=jury", additional_headers=bearer) as jury_ws:
+            for ws in (public, own, jury_ws):
+                await recv_json(ws)
+            await solve(services, world, 1, "B", "AC", 100)  # after the freeze
+            jury_delta = await recv_json(jury_ws)
+            assert jury_delta["rows"][0]["cells"][1]["solved"] is True
+            for ws in (public, own):
+                delta = await recv_json(ws)
+                row = delta["rows"][0]
+                assert row["team_id"] == world.teams[1].id
+                cell = row["cells"][1]
+                assert cell["pending"] == 1 and cell["solved"] is False and cell["time"] is None
+                assert row["points"] == 0 and "6000" not in json.dumps(delta)
+            # The jury unfreezes: every public socket gets the full board at once.
+            await actions.update_contest(services, world.contest.id, unfrozen=True)
+            for ws in (public, own):
+                message = await recv_json(ws)
+                assert message["type"] == "snapshot" and message["frozen"] is False
+                assert message["rows"][0]["team_id"] == world.teams[1].id
+                assert message["rows"][0]["cells"][1]["solved"] is True
