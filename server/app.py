@@ -28,6 +28,8 @@ from litestar.stores.registry import StoreRegistry
 from redis.asyncio import Redis
 
 from server.actions.judging import requeue_unjudged
+from server.actions.standings import refresh_live_boundaries
+from server.models import utcnow
 from server.embedded_judges import EmbeddedJudges, judge_loops
 from server.errors import ActionError
 from server.logs import RequestLogMiddleware, configure_logging
@@ -95,6 +97,19 @@ async def _reclaim_forever(services: Services) -> None:
             log.exception("reclaiming judge jobs failed")
 
 
+async def _clock_forever(services: Services) -> None:
+    """Push the boards of contests that start, freeze, end or thaw (no verdict announces it)."""
+    since = utcnow()
+    while True:
+        await asyncio.sleep(1.0)
+        now = utcnow()
+        try:
+            await refresh_live_boundaries(services, since, now)
+        except Exception:
+            log.exception("refreshing live scoreboards at a contest boundary failed")
+        since = now
+
+
 def _stores(settings: Settings, redis: Redis | None) -> StoreRegistry:
     if redis is not None:
         root = RedisStore(redis, namespace=settings.redis_prefix.rstrip(":"))
@@ -135,15 +150,17 @@ def create_app(
             # The memory queue died with the previous process: queue what is unjudged again.
             await requeue_unjudged(services)
         reclaimer = asyncio.create_task(_reclaim_forever(services), name="podium-reclaim")
+        clock = asyncio.create_task(_clock_forever(services), name="podium-clock")
         judges = EmbeddedJudges(app, services, judge_loops(settings))
         judges.start()
         try:
             yield
         finally:
             await judges.stop()
-            reclaimer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reclaimer
+            for task in (reclaimer, clock):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await services.close()
             for client in (channels_redis, stores_redis):
                 if client is not None:

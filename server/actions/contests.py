@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from server.actions.base import audit, contest_by_ref, emit, get_or_404, publish, unit_of_work
 from server.actions.errors import Invalid, NotFound
-from server.actions.standings import rebuild_standings
+from server.actions.standings import rebuild_standings, refresh_live
 from server.models import (
     Contest,
     ContestLanguage,
@@ -180,8 +180,12 @@ async def update_contest(
                   object_id=contest.id, contest_id=contest.id,
                   data={k: _jsonable(getattr(contest, k)) for k in sorted(touched)})
     new_state = contest.state_at(now)
+    if "theme" in touched and services.live is not None:
+        await services.live.clear([contest.id])  # rows are rendered again in the new theme
     if touched & SCORE_FIELDS:
         await rebuild_standings(services, contest.id)
+    else:
+        await refresh_live(services, contest)
     await emit(services, contest, "contest.updated", {"id": contest.id, "changed": sorted(touched)})
     if new_state != old_state:
         await emit(services, contest, "contest.state", {"id": contest.id, "old": old_state.value,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import datetime
 from collections.abc import Iterable
 
-from sqlmodel import select
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
 
 from server.actions.base import emit, unit_of_work
 from server.components import RowScore
@@ -20,6 +22,7 @@ __all__ = [
     "live_board",
     "rebuild_standings",
     "refresh_live",
+    "refresh_live_boundaries",
     "refresh_teams",
     "scoreboard",
 ]
@@ -95,6 +98,20 @@ async def refresh_live(services: Services, contest: Contest) -> None:
     """Publish the contest's live scoreboards if they changed (after a committed change)."""
     if services.live is not None:
         await services.live.refresh(contest)
+
+
+async def refresh_live_boundaries(services: Services, since: datetime, now: datetime) -> int:
+    """Refresh the live boards of contests that started, froze, ended or thawed in
+    ``(since, now]`` (their public board changes without any verdict). Returns how many."""
+    if services.live is None:
+        return 0
+    columns = (Contest.start_at, Contest.freeze_at, Contest.end_at, Contest.unfreeze_at)
+    async with services.db.session() as session:
+        contests = list(await session.exec(select(Contest).where(
+            or_(*(and_(col(c) > since, col(c) <= now) for c in columns)))))
+    for contest in contests:
+        await services.live.refresh(contest)
+    return len(contests)
 
 
 async def after_standings_change(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
-from litestar import Controller, Request, Router, delete, get, patch, post, put
+from litestar import Controller, Request, Response, Router, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
@@ -14,6 +15,7 @@ from sqlmodel import col, select
 
 from server import actions
 from server.actions.base import contest_by_ref
+from server.actions.feed_export import event_feed
 from server.actions.users import get_user
 from server.models import Contest, ContestLanguage, ContestProblem, Problem, Submission, SubmissionFile, Team, User, utcnow
 from server.plugins import PluginError
@@ -251,18 +253,35 @@ class ContestController(Controller):
 
     @get("/{slug:str}/scoreboard", summary="The scoreboard (public view; ?view=jury for staff)")
     async def scoreboard(self, request: Request, slug: FromPath[str], user: CurrentUser,
-                         view: FromQuery[str] = "public") -> dict[str, Any]:
+                         view: FromQuery[str] = "public") -> Response[bytes]:
         contest = await _visible_contest(request, slug, user)
         if view not in {"public", "jury"}:
             raise ValidationException("view must be public or jury")
         if view == "jury":
             require_staff(user)
-        try:
-            board = await actions.scoreboard(services_of(request), contest,
-                                             public=view == "public")
-        except PluginError as exc:
-            raise NotFoundException(f"scoreboard unavailable: {exc}") from None
-        return board.as_dict()
+        services = services_of(request)
+        # The live board's published state: built once per change, served to every reader.
+        state = await services.live.state(contest, view)
+        if state is None:
+            try:
+                services.plugins.for_contest(contest).scoring_rule()
+            except PluginError as exc:
+                raise NotFoundException(f"scoreboard unavailable: {exc}") from None
+            raise NotFoundException("scoreboard unavailable")
+        return Response(state.snapshot("json"), media_type="application/json")
+
+    @get("/{slug:str}/event-feed", summary="The contest as a Contest API event feed (NDJSON; "
+         "?view=jury for staff)", media_type="application/x-ndjson")
+    async def event_feed(self, request: Request, slug: FromPath[str], user: CurrentUser,
+                         view: FromQuery[str] = "public") -> Response[bytes]:
+        contest = await _visible_contest(request, slug, user)
+        if view not in {"public", "jury"}:
+            raise ValidationException("view must be public or jury")
+        if view == "jury":
+            require_staff(user)
+        events = await event_feed(services_of(request), contest.id, jury=view == "jury")  # type: ignore[arg-type]
+        body = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
+        return Response(body.encode(), media_type="application/x-ndjson")
 
     @post("/{slug:str}/submissions", status_code=HTTP_201_CREATED, summary="Submit code")
     async def submit(self, request: Request, slug: FromPath[str], data: JSONBody[SubmissionIn],

@@ -21,7 +21,7 @@ from server.app import create_app
 from server.services import Services
 from server.settings import Settings
 
-__all__ = ["LiveServer", "live_server", "recv_json", "recv_text"]
+__all__ = ["LiveServer", "live_server", "recv_json", "recv_text", "settle"]
 
 
 def free_port() -> int:
@@ -76,3 +76,16 @@ async def recv_text(ws: Any, timeout: float = 10.0) -> str:
 
 async def recv_json(ws: Any, timeout: float = 10.0) -> dict[str, Any]:
     return json.loads(await recv_text(ws, timeout))  # type: ignore[no-any-return]
+
+
+async def settle(ws: Any, first: float = 10.0, quiet: float = 0.5) -> list[dict[str, Any]]:
+    """Every JSON message until none arrives for ``quiet`` seconds (the first may take longer).
+
+    A submission is shown as pending when it is stored, then again when its verdict arrives:
+    one action in a test may produce several messages."""
+    messages = [await recv_json(ws, first)]
+    while True:
+        try:
+            messages.append(await recv_json(ws, quiet))
+        except TimeoutError:
+            return messages

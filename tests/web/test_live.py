@@ -17,7 +17,7 @@ from server.scoreboard.live import parse_header
 from tests.conftest import REDIS_URL
 from tests.factories import make_world, solve
 from tests.web import fast_passwords  # noqa: F401 (autouse)
-from tests.web.live_server import live_server, recv_json, recv_text
+from tests.web.live_server import live_server, recv_json, recv_text, settle
 
 JSON_WS = "/api/v1/contests/{slug}/scoreboard/ws"
 HTML_WS = "/contests/{slug}/scoreboard/ws"
@@ -49,9 +49,12 @@ async def test_json_socket_gets_a_snapshot_then_deltas(live_settings: Any) -> No
             version = snapshot["version"]
             # Team 2 solves B (200 points): it moves to the top, team 0 to second place.
             await solve(services, world, 2, "B", "AC", 20)
-            delta = await recv_json(ws)
+            pending, delta = await settle(ws)  # stored (pending), then judged
+            assert pending["rows"][0]["team_id"] == world.teams[2].id
+            assert pending["rows"][0]["cells"][1]["pending"] == 1
             assert delta["type"] == "delta"
-            assert (delta["base"], delta["version"]) == (version, version + 1)
+            assert (pending["base"], pending["version"]) == (version, version + 1)
+            assert (delta["base"], delta["version"]) == (version + 1, version + 2)
             moved = {r["team_id"]: r for r in delta["rows"]}
             assert moved[world.teams[2].id]["pos"] == 1 and moved[world.teams[2].id]["rank"] == 1
             assert moved[world.teams[2].id]["cells"][1]["solved"] is True
@@ -60,14 +63,14 @@ async def test_json_socket_gets_a_snapshot_then_deltas(live_settings: Any) -> No
             assert delta["removed"] == []
             # A wrong answer of team 1 changes only its own row.
             await solve(services, world, 1, "A", "WA", 25)
-            delta = await recv_json(ws)
-            assert delta["base"] == version + 1
+            _, delta = await settle(ws)
+            assert delta["base"] == version + 3
             assert [r["team_id"] for r in delta["rows"]] == [world.teams[1].id]
             assert delta["rows"][0]["cells"][0]["attempts"] == 1
             # Asking for a resync gives the whole board at the current version.
             await ws.send(json.dumps({"type": "resync"}))
             again = await recv_json(ws)
-            assert again["type"] == "snapshot" and again["version"] == version + 2
+            assert again["type"] == "snapshot" and again["version"] == version + 4
             assert [r["team_id"] for r in again["rows"]] == [
                 world.teams[2].id, world.teams[0].id, world.teams[1].id]
             # The HTTP API serves the same state (never a stale one after a change).
@@ -85,6 +88,8 @@ async def test_html_socket_swaps_rows_out_of_band(live_settings: Any) -> None:
             assert first.startswith('<div id="board" hx-swap-oob="true"')
             assert first.count('<tr id="row-') == 2
             await solve(services, world, 1, "A", "AC", 10)
+            pending = await recv_text(ws)
+            assert pending.count("<tr ") == 1 and "pending" in pending
             fragment = await recv_text(ws)
             rows = re.findall(r'<tr hx-swap-oob="true" id="row-(\d+)" data-pos="(\d+)"', fragment)
             assert sorted(rows) == sorted([(str(world.teams[1].id), "1"),
@@ -109,10 +114,11 @@ async def test_every_socket_gets_the_same_message_rendered_once(live_settings: A
                 assert (await recv_json(ws))["type"] == "snapshot"
             published = services.live.published
             await solve(services, world, 0, "A", "AC", 10)
-            bodies = {await recv_text(ws) for ws in sockets}
+            bodies = {json.dumps(await settle(ws)) for ws in sockets}
             assert len(bodies) == 1  # byte-identical: built once, fanned out
-            # One message per view and format, however many sockets listen.
-            assert services.live.published - published == 4
+            assert len(json.loads(bodies.pop())) == 2  # stored (pending), judged
+            # One message per view and format and change, however many sockets listen.
+            assert services.live.published - published == 2 * 4
         finally:
             for ws in sockets:
                 await ws.close()
@@ -198,10 +204,10 @@ async def test_frozen_results_reach_only_the_jury_socket(live_settings: Any) -> 
             for ws in (public, own, jury_ws):
                 await recv_json(ws)
             await solve(services, world, 1, "B", "AC", 100)  # after the freeze
-            jury_delta = await recv_json(jury_ws)
+            jury_delta = (await settle(jury_ws))[-1]
             assert jury_delta["rows"][0]["cells"][1]["solved"] is True
             for ws in (public, own):
-                delta = await recv_json(ws)
+                (delta,) = await settle(ws)  # the pending try; its verdict changes nothing
                 row = delta["rows"][0]
                 assert row["team_id"] == world.teams[1].id
                 cell = row["cells"][1]

@@ -17,7 +17,7 @@ from tests.factories import make_world, solve
 from tests.test_cli import run
 from tests.test_serve import Server, fresh_pg  # noqa: F401 (fixture)
 from tests.web import fast_passwords  # noqa: F401 (autouse)
-from tests.web.live_server import recv_json
+from tests.web.live_server import recv_json, settle
 
 import websockets
 
@@ -66,9 +66,9 @@ async def test_a_verdict_reaches_sockets_on_both_web_processes(two_servers: Any,
             assert {s["version"] for s in snapshots} == {snapshots[0]["version"]}
             version = snapshots[0]["version"]
             await solve(services, world, 1, "A", "AC", 12)
-            deltas = [await recv_json(ws) for ws in sockets]
+            deltas = [(await settle(ws))[-1] for ws in sockets]  # pending, then the verdict
             for delta in deltas:
-                assert delta["type"] == "delta" and delta["base"] == version
+                assert delta["type"] == "delta" and delta["base"] == version + 1
                 assert delta["rows"][0]["team_id"] == world.teams[1].id
                 assert delta["rows"][0]["cells"][0]["solved"] is True
             assert deltas[0] == deltas[1] == deltas[2]
