@@ -88,10 +88,10 @@ class Services:
             publish = RedisChannelsPubSubBackend(redis=redis).publish
         from server.themes import ThemeEnvironments
 
-        async def source(contest: Contest, view: str) -> Board | None:
-            from server.actions.standings import live_board
+        async def source(contest_id: int) -> tuple[Contest, dict[str, Board | None]] | None:
+            from server.actions.standings import live_boards
 
-            return await live_board(services, contest, view)
+            return await live_boards(services, contest_id)
 
         store = RedisLiveStore(redis, prefix) if redis is not None else MemoryLiveStore()
         services.live = LiveBoards(store, ThemeEnvironments(registry), source, publish,

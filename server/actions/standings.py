@@ -19,7 +19,7 @@ from server.services import Services
 
 __all__ = [
     "after_standings_change",
-    "live_board",
+    "live_boards",
     "rebuild_standings",
     "refresh_live",
     "refresh_live_boundaries",
@@ -86,12 +86,24 @@ async def scoreboard(services: Services, contest: Contest, *, public: bool) -> e
     return revealed
 
 
-async def live_board(services: Services, contest: Contest, view: str) -> engine.Board | None:
-    """The board a live view shows (None when the contest's rule is unavailable)."""
-    try:
-        return await scoreboard(services, contest, public=view == "public")
-    except PluginError:
+async def live_boards(services: Services, contest_id: int
+                      ) -> tuple[Contest, dict[str, engine.Board | None]] | None:
+    """The contest as stored now and the board of each live view (``jury``, ``public``).
+
+    The public board is the jury board itself while nothing is hidden (started, not frozen);
+    a view's board is None when the contest's scoring rule is unavailable."""
+    async with services.db.session() as session:
+        contest = await session.get(Contest, contest_id)
+    if contest is None:
         return None
+    try:
+        jury = await scoreboard(services, contest, public=False)
+    except PluginError:
+        return contest, {"jury": None, "public": None}
+    now = utcnow()
+    if now >= contest.start_at and not contest.is_frozen_at(now):
+        return contest, {"jury": jury, "public": jury}
+    return contest, {"jury": jury, "public": await scoreboard(services, contest, public=True)}
 
 
 async def refresh_live(services: Services, contest: Contest) -> None:
@@ -117,11 +129,15 @@ async def refresh_live_boundaries(services: Services, since: datetime, now: date
 async def after_standings_change(
     services: Services, contest: Contest, team_ids: Iterable[int]
 ) -> engine.Board | None:
-    """After commit: levels for the changed teams, then sync targets and the standings hook."""
-    try:
-        board = await scoreboard(services, contest, public=False)
-    except PluginError:
-        return None
+    """After commit: the live boards, levels for the changed teams, then sync targets and the
+    standings hook (they get the jury board the live refresh built)."""
+    await refresh_live(services, contest)
+    board = services.live.jury_board(contest.id) if services.live is not None else None  # type: ignore[arg-type]
+    if board is None:
+        try:
+            board = await scoreboard(services, contest, public=False)
+        except PluginError:
+            return None
     changed = set(team_ids)
     plugins = services.plugins.for_contest(contest)
     for system, settings in plugins.level_systems():
@@ -134,7 +150,6 @@ async def after_standings_change(
                                            services)
         except Exception:
             log.exception("sync target %s failed for contest %s", target.name, contest.slug)
-    await refresh_live(services, contest)
     await emit(services, contest, "standings.changed",
                {"id": contest.id, "teams": sorted(changed)},
                hook="podium_standings_changed", rows=board.rows)

@@ -145,12 +145,12 @@ async def submit(
     await enqueue_submission(services, submission_id=submission.id,  # type: ignore[arg-type]
                              contest_id=the_contest.id,  # type: ignore[arg-type]
                              practice=the_contest.is_practice, pending=pending)
-    # The new attempt shows as pending on the boards (and in the frozen public view).
-    await refresh_teams(services, the_contest.id, [team_id])  # type: ignore[arg-type]
     await emit(services, the_contest, "submission.created",
                {"id": submission.id, "team_id": team_id, "problem": link.label,
                 "language": language},
                hook="podium_submission_created", submission=submission)
+    # The new attempt shows as pending on the boards (and in the frozen public view).
+    await refresh_teams(services, the_contest.id, [team_id])  # type: ignore[arg-type]
     return submission
 
 

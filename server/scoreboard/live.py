@@ -64,7 +64,9 @@ FORMATS = ("html", "json")
 SNAPSHOT_BASE = -1
 
 Publisher = Callable[[bytes, list[str]], Awaitable[None]]
-BoardSource = Callable[["Contest", str], Awaitable["Board | None"]]
+BoardSource = Callable[[int], Awaitable["tuple[Contest, dict[str, Board | None]] | None"]]
+"""``source(contest_id)``: the contest as stored now and the board of each view (None when the
+contest is gone; a view's board is None when its scoring rule is unavailable)."""
 
 
 def parse_header(message: bytes) -> tuple[int, int, bytes]:
@@ -99,19 +101,23 @@ class LiveState:
     built_at: float = 0.0
     _snapshots: dict[str, bytes] = field(default_factory=dict)
 
-    def encode(self) -> str:
-        return json.dumps({"version": self.version, "head": self.head, "head_html": self.head_html,
-                           "rows": list(self.rows.values()),
-                           "html": {str(k): v for k, v in self.html.items()},
-                           "built_at": self.built_at})
+    def encode_meta(self) -> str:
+        return json.dumps({"version": self.version, "head": self.head,
+                           "head_html": self.head_html, "built_at": self.built_at})
+
+    def encode_row(self, team_id: int) -> str:
+        return json.dumps([self.rows[team_id], self.html[team_id]])
 
     @classmethod
-    def decode(cls, text: str | bytes) -> LiveState:
-        data = json.loads(text)
-        return cls(version=data["version"], head=data["head"], head_html=data["head_html"],
-                   rows={r["team_id"]: r for r in data["rows"]},
-                   html={int(k): v for k, v in data["html"].items()},
-                   built_at=data.get("built_at", 0.0))
+    def decode(cls, meta: str | bytes, rows: dict[Any, Any]) -> LiveState:
+        data = json.loads(meta)
+        state = cls(version=data["version"], head=data["head"], head_html=data["head_html"],
+                    built_at=data.get("built_at", 0.0))
+        for key, value in rows.items():
+            row, html = json.loads(value)
+            state.rows[int(key)] = row
+            state.html[int(key)] = html
+        return state
 
     def ordered(self) -> list[int]:
         return sorted(self.rows, key=lambda team_id: self.rows[team_id]["pos"])
@@ -149,7 +155,10 @@ class LiveStore(Protocol):
 
     async def load(self, contest_id: int, view: str) -> LiveState | None: ...
 
-    async def save(self, contest_id: int, view: str, state: LiveState) -> None: ...
+    async def save(self, contest_id: int, view: str, state: LiveState, *,
+                   changed: list[int] | None, removed: list[int]) -> None:
+        """Store the state; ``changed`` None means every row (a full write)."""
+        ...
 
     async def clear(self, contest_id: int) -> None: ...
 
@@ -173,7 +182,8 @@ class MemoryLiveStore:
     async def load(self, contest_id: int, view: str) -> LiveState | None:
         return self._states.get((contest_id, view))
 
-    async def save(self, contest_id: int, view: str, state: LiveState) -> None:
+    async def save(self, contest_id: int, view: str, state: LiveState, *,
+                   changed: list[int] | None, removed: list[int]) -> None:
         self._states[(contest_id, view)] = state
 
     async def clear(self, contest_id: int) -> None:
@@ -182,14 +192,15 @@ class MemoryLiveStore:
 
 
 class RedisLiveStore:
-    """Production: ``<prefix>live:<contest>:<view>`` holds the state, ``…:v`` its version."""
+    """Production: ``<prefix>live:<contest>:<view>`` holds the head and version, ``…:rows`` a
+    hash of the rows (only changed rows are written), ``…:v`` the version alone."""
 
     LOCK_TIMEOUT = 30.0
 
     def __init__(self, redis: Redis, prefix: str = "podium:") -> None:
         self._redis = redis
         self._prefix = f"{prefix}live:"
-        self._local = {}  # type: dict[int, asyncio.Lock]
+        self._local: dict[int, asyncio.Lock] = {}
 
     def _key(self, contest_id: int, view: str) -> str:
         return f"{self._prefix}{contest_id}:{view}"
@@ -208,18 +219,30 @@ class RedisLiveStore:
         return int(value) if value is not None else 0
 
     async def load(self, contest_id: int, view: str) -> LiveState | None:
-        value = await self._redis.get(self._key(contest_id, view))
-        return LiveState.decode(value) if value is not None else None
-
-    async def save(self, contest_id: int, view: str, state: LiveState) -> None:
         key = self._key(contest_id, view)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, state.encode())
+            pipe.get(key)
+            pipe.hgetall(key + ":rows")
+            meta, rows = await pipe.execute()
+        return LiveState.decode(meta, rows) if meta is not None else None
+
+    async def save(self, contest_id: int, view: str, state: LiveState, *,
+                   changed: list[int] | None, removed: list[int]) -> None:
+        key = self._key(contest_id, view)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if changed is None:
+                pipe.delete(key + ":rows")
+                changed = list(state.rows)
+            if changed:
+                pipe.hset(key + ":rows", mapping={t: state.encode_row(t) for t in changed})
+            if removed:
+                pipe.hdel(key + ":rows", *removed)
+            pipe.set(key, state.encode_meta())
             pipe.set(key + ":v", state.version)
             await pipe.execute()
 
     async def clear(self, contest_id: int) -> None:
-        keys = [self._key(contest_id, v) + s for v in VIEWS for s in ("", ":v")]
+        keys = [self._key(contest_id, v) + s for v in VIEWS for s in ("", ":v", ":rows")]
         await self._redis.delete(*keys)
 
 
@@ -239,6 +262,7 @@ class LiveBoards:
         self._cache: dict[tuple[int, str], LiveState] = {}
         self._requested: dict[int, int] = {}
         self._done: dict[int, int] = {}
+        self._boards: dict[int, Board | None] = {}
         self.published = 0
         """Messages published by this process (for tests and benchmarks)."""
 
@@ -253,8 +277,10 @@ class LiveBoards:
     async def refresh(self, contest: Contest) -> None:
         """Bring both views of the contest up to date and publish what changed.
 
-        Concurrent calls coalesce: a caller returns once a refresh that started after its
-        call has finished. Errors are logged, never raised (the change itself is committed).
+        The boards are built inside the contest's lock, from the database as it is then, so
+        a later change is never overwritten by an earlier board. Concurrent calls coalesce: a
+        caller returns once a refresh that started after its call has finished. Errors are
+        logged, never raised (the change itself is committed).
         """
         contest_id = contest.id
         assert contest_id is not None
@@ -264,11 +290,23 @@ class LiveBoards:
                 if self._done.get(contest_id, 0) >= mine:
                     return
                 target = self._requested[contest_id]
+                built = await self._source(contest_id)
+                if built is None:
+                    return
+                fresh, boards = built
+                self._boards[contest_id] = boards.get("jury")
                 for view in VIEWS:
-                    await self._refresh_view(contest, view)
+                    board = boards.get(view)
+                    if board is not None:
+                        await self._refresh_view(fresh, view, board)
                 self._done[contest_id] = target
         except Exception:
             log.exception("live scoreboard refresh failed for contest %s", contest.slug)
+
+    def jury_board(self, contest_id: int) -> Board | None:
+        """The jury board the last refresh in this process built (after a caller's change,
+        once its :meth:`refresh` returned)."""
+        return self._boards.get(contest_id)
 
     async def _current(self, contest_id: int, view: str) -> LiveState | None:
         """The stored state, parsed once per version in this process."""
@@ -281,13 +319,10 @@ class LiveBoards:
             self._cache[(contest_id, view)] = state
         return state
 
-    async def _refresh_view(self, contest: Contest, view: str) -> None:
+    async def _refresh_view(self, contest: Contest, view: str, board: Board) -> None:
         contest_id = contest.id
         assert contest_id is not None
-        board = await self._source(contest, view)
         old = await self._current(contest_id, view)
-        if board is None:
-            return
         head, rows = board_rows(board)
         env = self.themes.get(contest.theme)
         macros = env.get_template("_scoreboard.html").module
@@ -308,7 +343,8 @@ class LiveBoards:
         if not head_changed and not changed and not removed:
             old.built_at = new.built_at  # type: ignore[union-attr]
             return
-        await self.store.save(contest_id, view, new)
+        await self.store.save(contest_id, view, new, removed=removed,
+                              changed=None if old is None or head_changed else changed)
         self._cache[(contest_id, view)] = new
         if old is None or head_changed:
             messages = {fmt: (SNAPSHOT_BASE, new.snapshot(fmt)) for fmt in FORMATS}

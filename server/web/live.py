@@ -140,6 +140,7 @@ async def _serve(socket: WebSocket, slug: str, view: str, fmt: str, *, allow_ses
     channels = socket.app.plugins.get(ChannelsPlugin)
     await socket.accept()
     assert contest.id is not None
+    await _listen_to_contest(socket.app.state, channels, live.channels(contest.id))
     subscriber = await channels.subscribe([live.channel(contest.id, view, fmt)])
     receiver = asyncio.create_task(_receive(socket, subscriber, fmt))
     try:
@@ -171,6 +172,26 @@ async def _serve(socket: WebSocket, slug: str, view: str, fmt: str, *, allow_ses
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver
         await channels.unsubscribe(subscriber)
+
+
+async def _listen_to_contest(state: Any, channels: ChannelsPlugin, names: list[str]) -> None:
+    """Subscribe this process to all of a contest's live channels at once, one contest at a
+    time: concurrent first subscriptions on one Redis pub/sub connection can lose one. A
+    keeper subscriber, drained as messages come, holds them for the process's lifetime."""
+    keepers = state.setdefault("live_keepers", {})
+    if names[0] in keepers:
+        return
+    lock = state.setdefault("live_keepers_lock", asyncio.Lock())
+    async with lock:
+        if names[0] not in keepers:
+            keeper = await channels.subscribe(names)
+            keepers[names[0]] = (keeper, asyncio.create_task(_drain(keeper)))
+
+
+async def _drain(keeper: Any) -> None:
+    """The keeper subscriber's messages are not for anyone: drop them as they come."""
+    async for _ in keeper.iter_events():
+        pass
 
 
 async def _receive(socket: WebSocket, subscriber: Any, fmt: str) -> None:
