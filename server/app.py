@@ -18,7 +18,6 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -41,6 +40,8 @@ from server.web.api import api_router
 from server.web.health import healthz, readyz
 from server.web.judge_api import judge_router
 from server.web.live import scoreboard_socket_html, scoreboard_socket_json
+from server.web.fastpath import ScoreboardFastPath
+from server.web.sessions import LazySessionConfig
 from server.web.pages import page_router, render_error, template_filters
 
 __all__ = ["create_app"]
@@ -182,9 +183,10 @@ def create_app(
         lifespan=[lifespan],
         stores=_stores(settings, stores_redis),
         middleware=[
+            DefineMiddleware(ScoreboardFastPath),
             DefineMiddleware(RequestLogMiddleware),
-            ServerSideSessionConfig(store="sessions", secure=not settings.is_embedded,
-                                    samesite="lax").middleware,
+            LazySessionConfig(store="sessions", secure=not settings.is_embedded,
+                              samesite="lax").middleware,
         ],
         csrf_config=CSRFConfig(secret=settings.secret, exclude=["^/api/"],
                                cookie_samesite="lax", cookie_secure=not settings.is_embedded),

@@ -80,7 +80,10 @@ def board_rows(board: Board) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]
     """The board's head and its rows as JSON-able dicts (rows keyed by team id, with ``pos``)."""
     data = board.as_dict()
     rows = data.pop("rows")
-    head = {**data, "reveal": getattr(board, "reveal", None), "empty": not rows}
+    contest = board.contest
+    head = {**data, "reveal": getattr(board, "reveal", None), "empty": not rows,
+            # What pages and the read fast path depend on: a change bumps the version.
+            "title": contest.title, "visibility": contest.visibility, "theme": contest.theme}
     out: dict[int, dict[str, Any]] = {}
     for pos, row in enumerate(rows, start=1):  # type: ignore[arg-type]
         out[row["team_id"]] = {"pos": pos, **row}
@@ -119,6 +122,14 @@ class LiveState:
             state.html[int(key)] = html
         return state
 
+    def cached(self, name: str) -> bytes | None:
+        """A rendering cached with this state (see :meth:`keep`)."""
+        return self._snapshots.get(name)
+
+    def keep(self, name: str, body: bytes) -> None:
+        """Cache a rendering of this very state (it goes when the state is replaced)."""
+        self._snapshots[name] = body
+
     def ordered(self) -> list[int]:
         return sorted(self.rows, key=lambda team_id: self.rows[team_id]["pos"])
 
@@ -137,7 +148,13 @@ class LiveState:
         return cached
 
     def board_html(self, order: list[int] | None = None, *, oob: bool = False) -> str:
-        """The ``<div id="board">`` of the page: head, then the rows in order."""
+        """The ``<div id="board">`` of the page: head, then the rows in order (cached)."""
+        if order is None and not oob:
+            cached = self._snapshots.get("page")
+            if cached is None:
+                cached = self.board_html(self.ordered()).encode()
+                self._snapshots["page"] = cached
+            return cached.decode()
         order = self.ordered() if order is None else order
         head = self.head_html.replace("{{version}}", str(self.version))
         if oob:
@@ -263,6 +280,7 @@ class LiveBoards:
         self._requested: dict[int, int] = {}
         self._done: dict[int, int] = {}
         self._boards: dict[int, Board | None] = {}
+        self._known: dict[str, tuple[int, Contest]] = {}
         self.published = 0
         """Messages published by this process (for tests and benchmarks)."""
 
@@ -404,6 +422,29 @@ class LiveBoards:
             await self.refresh(contest)
             state = await self._current(contest.id, view)
         return state
+
+    def remember(self, contest: Contest, state: LiveState) -> None:
+        """Note a public contest authorised the slow way, for :meth:`public_state`."""
+        if state.head.get("visibility") == "public":
+            self._known[contest.slug] = (state.version, contest)
+
+    async def public_state(self, slug: str) -> tuple[Contest, LiveState] | None:
+        """The fast read path for anonymous readers: a public contest's public state, without
+        the database — only when this process authorised the contest at this very version
+        (any change of the contest's title, theme or visibility bumps the version) and the
+        state is fresh. None: take the slow path."""
+        known = self._known.get(slug)
+        if known is None:
+            return None
+        version, contest = known
+        assert contest.id is not None
+        state = await self._current(contest.id, "public")
+        if state is None or state.version != version:
+            del self._known[slug]
+            return None
+        if time.time() - state.built_at > self.max_age:
+            return None
+        return contest, state
 
     async def clear(self, contest_ids: Iterable[int]) -> None:
         for contest_id in contest_ids:

@@ -254,12 +254,16 @@ class ContestController(Controller):
     @get("/{slug:str}/scoreboard", summary="The scoreboard (public view; ?view=jury for staff)")
     async def scoreboard(self, request: Request, slug: FromPath[str], user: CurrentUser,
                          view: FromQuery[str] = "public") -> Response[bytes]:
+        services = services_of(request)
+        if view == "public" and user is None:
+            fast = await services.live.public_state(slug)
+            if fast is not None:  # a public contest, authorised at this version: no database
+                return Response(fast[1].snapshot("json"), media_type="application/json")
         contest = await _visible_contest(request, slug, user)
         if view not in {"public", "jury"}:
             raise ValidationException("view must be public or jury")
         if view == "jury":
             require_staff(user)
-        services = services_of(request)
         # The live board's published state: built once per change, served to every reader.
         state = await services.live.state(contest, view)
         if state is None:
@@ -268,6 +272,8 @@ class ContestController(Controller):
             except PluginError as exc:
                 raise NotFoundException(f"scoreboard unavailable: {exc}") from None
             raise NotFoundException("scoreboard unavailable")
+        if view == "public":
+            services.live.remember(contest, state)
         return Response(state.snapshot("json"), media_type="application/json")
 
     @get("/{slug:str}/event-feed", summary="The contest as a Contest API event feed (NDJSON; "

@@ -39,6 +39,7 @@ from server.actions.base import contest_by_ref
 from server.models import Contest
 from server.plugins import PluginError
 from server.scoreboard.live import SNAPSHOT_BASE, parse_header
+from server.web.fastpath import ANON_PAGE
 from server.web.auth import (
     CurrentUser,
     can_see_contest,
@@ -98,6 +99,8 @@ async def board_html(request: Request, contest: Contest, view: str) -> tuple[str
     state = await services.live.state(contest, view)
     if state is None:
         return None, await _unavailable(services, contest)
+    if view == "public":
+        services.live.remember(contest, state)
     return state.board_html(), None
 
 
@@ -107,15 +110,27 @@ async def scoreboard_page(request: Request, slug: FromPath[str], user: CurrentUs
     from server.web.pages import render
 
     services = services_of(request)
-    contest = await _contest(services, slug, user)
-    if contest is None:
-        raise NotFoundException(f"contest {slug!r} does not exist")
-    view = _view(view, user)
-    html, error = await board_html(request, contest, view)
+    anonymous = view == "public" and user is None
+    fast = await services.live.public_state(slug) if anonymous else None
+    if fast is not None:  # a public contest, authorised at this version: no database
+        contest, state = fast
+        html, error = state.board_html(), None
+    else:
+        found = await _contest(services, slug, user)
+        if found is None:
+            raise NotFoundException(f"contest {slug!r} does not exist")
+        contest = found
+        view = _view(view, user)
+        html, error = await board_html(request, contest, view)
+        fast = await services.live.public_state(slug) if anonymous else None
     query = "?view=jury" if view == "jury" else ""
-    return await render(request, "scoreboard.html", contest=contest, view=view,
-                        board_html=html, board_error=error,
-                        ws_url=f"/contests/{contest.slug}/scoreboard/ws{query}")
+    response = await render(request, "scoreboard.html", contest=contest, view=view,
+                            board_html=html, board_error=error,
+                            ws_url=f"/contests/{contest.slug}/scoreboard/ws{query}")
+    if fast is not None and not request.query_params:
+        # The page an anonymous visitor gets at this version: the fast path serves it again.
+        fast[1].keep(ANON_PAGE, response.content.encode())
+    return response
 
 
 async def _serve(socket: WebSocket, slug: str, view: str, fmt: str, *, allow_session: bool

@@ -1,0 +1,159 @@
+"""Serving scoreboard reads: ``python -m server.scoreboard.bench_reads [--teams 300]
+[--problems 12] [--duration 30] [--workers 2]``.
+
+A fresh PostgreSQL database and Redis, a contest of ``--teams`` × ``--problems`` with a
+realistic board, and ``podium serve --workers N``. Then ``wrk -t1 -c50 -d<duration>s`` with a
+new connection per request (``Connection: close``) against the full JSON scoreboard
+(``/api/v1/contests/live/scoreboard``) and the HTML scoreboard page, printing requests per
+second and wrk's latency figures. Finally it checks that a change is never hidden by a cached
+board: right after each of a few verdicts is recorded, requests to every web process return
+the new version. Needs ``wrk`` (``apt-get install wrk``). A measurement, not a test; it cleans
+up after itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from server.scoreboard.bench_live import PG_ADMIN, REDIS, _free_port, _seed
+
+__all__ = ["main"]
+
+
+def _wrk(url: str, duration: int, connections: int) -> tuple[float, str]:
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s",
+                          "-H", "Connection: close", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"wrk saw {errors.group(1)} error responses:\n{out}")
+    return rate, out
+
+
+async def _run(args: argparse.Namespace) -> None:
+    import asyncpg
+    import httpx
+    from redis.asyncio import Redis
+
+    from server import actions
+    from server.services import Services
+    from server.settings import Settings
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    name = f"podium_bench_reads_{uuid.uuid4().hex[:8]}"
+    prefix = f"podium-bench-reads-{uuid.uuid4().hex[:8]}:"
+    admin = await asyncpg.connect(args.pg)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    base = args.pg.split("://", 1)[1].rsplit("/", 1)[0]
+    db_url = f"postgresql+asyncpg://{base}/{name}"
+    data = Path(tempfile.mkdtemp(prefix="podium-bench-reads-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env.update({"PODIUM_DATABASE_URL": db_url, "PODIUM_REDIS_URL": args.redis,
+                "PODIUM_REDIS_PREFIX": prefix, "PODIUM_SECRET_KEY": "bench-reads-secret",
+                "PODIUM_DATA_DIR": str(data), "PODIUM_EMBEDDED_JUDGES": "0",
+                "PODIUM_LOG_LEVEL": "WARNING"})
+    server = None
+    try:
+        subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], env=env,
+                       check=True, capture_output=True)
+        settings = Settings(database_url=db_url, redis_url=args.redis, redis_prefix=prefix,
+                            secret_key="bench-reads-secret", data_dir=data)
+        contest_id, pending = await _seed(settings, args.teams, args.problems, 5)
+        port = _free_port()
+        log = (data / "server.log").open("w")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers",
+             str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise SystemExit(f"the server did not start: {(data / 'server.log').read_text()}")
+        json_url = url + "/api/v1/contests/live/scoreboard"
+        html_url = url + "/contests/live/scoreboard"
+        body = httpx.get(json_url).content
+        page = httpx.get(html_url).content
+        for _ in range(50):  # warm every worker
+            httpx.get(json_url), httpx.get(html_url)
+        results = {}
+        for label, target in (("JSON scoreboard", json_url), ("HTML scoreboard page", html_url)):
+            rate, out = _wrk(target, args.duration, args.connections)
+            results[label] = rate
+            latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
+            p99 = re.search(r"99%\s+(\S+)", out)
+            print(f"{label:22} {rate:8.0f} req/s  (latency avg {latency.group(1)}, "  # type: ignore[union-attr]
+                  f"p99 {p99.group(1) if p99 else '?'}; {len(body if 'JSON' in label else page) // 1024} KB per response)")
+        # A change is never hidden by a cached board.
+        services = await Services.create(settings)
+        stale = 0
+        try:
+            async with httpx.AsyncClient() as http:
+                for index, submission_id in enumerate(pending):
+                    await actions.record_verdict(services, submission_id, "AC",
+                                                 job_key=f"reads-{index}")
+                    version = await services.live.store.version(contest_id, "public")  # type: ignore[union-attr]
+                    for _ in range(4 * args.workers):
+                        got = (await http.get(json_url, headers={"Connection": "close"})).json()
+                        stale += got["version"] != version
+                        html = (await http.get(html_url, headers={"Connection": "close"})).text
+                        stale += f'data-version="{version}"' not in html
+        finally:
+            await services.close()
+        print(f"{os.cpu_count()} cores; {args.teams} teams x {args.problems} problems; "
+              f"{args.workers} web processes; wrk -t1 -c{args.connections} -d{args.duration}s, "
+              f"a new connection per request")
+        print(f"after {len(pending)} verdicts, {stale} of {len(pending) * 8 * args.workers} "
+              "reads served an older board")
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        redis = Redis.from_url(args.redis)
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+        admin = await asyncpg.connect(args.pg)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m server.scoreboard.bench_reads",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--teams", type=int, default=300)
+    parser.add_argument("--problems", type=int, default=12)
+    parser.add_argument("--duration", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pg", default=PG_ADMIN)
+    parser.add_argument("--redis", default=REDIS)
+    asyncio.run(_run(parser.parse_args(argv)))
+    json.dumps({})
+
+
+if __name__ == "__main__":
+    main()
