@@ -104,9 +104,12 @@ async def board_html(request: Request, contest: Contest, view: str) -> tuple[str
     return state.board_html(), None
 
 
-@get("/contests/{slug:str}/scoreboard", name="scoreboard", include_in_schema=False)
+@get(["/contests/{slug:str}/scoreboard", "/contests/{slug:str}/reveal"], name="scoreboard",
+     include_in_schema=False)
 async def scoreboard_page(request: Request, slug: FromPath[str], user: CurrentUser,
                           view: FromQuery[str] = "public") -> Response[str]:
+    """The live scoreboard; ``/reveal`` is the same board in large type for the projector while
+    the jury steps through the reveal (``POST /api/v1/contests/{slug}/reveal/next``)."""
     from server.web.pages import render
 
     services = services_of(request)
@@ -124,10 +127,11 @@ async def scoreboard_page(request: Request, slug: FromPath[str], user: CurrentUs
         html, error = await board_html(request, contest, view)
         fast = await services.live.public_state(slug) if anonymous else None
     query = "?view=jury" if view == "jury" else ""
+    reveal = request.url.path.endswith("/reveal")
     response = await render(request, "scoreboard.html", contest=contest, view=view,
-                            board_html=html, board_error=error,
+                            board_html=html, board_error=error, reveal_page=reveal,
                             ws_url=f"/contests/{contest.slug}/scoreboard/ws{query}")
-    if fast is not None and not request.query_params:
+    if fast is not None and not request.query_params and not reveal:
         # The page an anonymous visitor gets at this version: the fast path serves it again.
         fast[1].keep(ANON_PAGE, response.content.encode())
     return response

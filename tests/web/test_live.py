@@ -220,3 +220,40 @@ async def test_frozen_results_reach_only_the_jury_socket(live_settings: Any) -> 
                 assert message["type"] == "snapshot" and message["frozen"] is False
                 assert message["rows"][0]["team_id"] == world.teams[1].id
                 assert message["rows"][0]["cells"][1]["solved"] is True
+
+
+async def test_anonymous_reads_take_the_fast_path_only_while_allowed(live_settings: Any) -> None:
+    """The fast path (no database, no middleware) answers anonymous reads of a public contest
+    at the version the slow path authorised; any change of the contest or board ends that."""
+    async with live_server(live_settings) as server:
+        services = server.services
+        world = await make_world(services, teams=2)
+        api, page = "/api/v1/contests/spring/scoreboard", "/contests/spring/scoreboard"
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            for path in (api, page):
+                slow = await http.get(path)
+                assert slow.status_code == 200 and "cache-control" not in slow.headers
+                fast = await http.get(path)
+                assert fast.headers["cache-control"] == "no-cache"  # served by the fast path
+                assert fast.content == slow.content
+            # A verdict: the very next read shows it (the version is checked on every read).
+            await solve(services, world, 1, "A", "AC", 10)
+            version = await services.live.store.version(world.contest.id, "public")
+            assert (await http.get(api)).json()["version"] == version
+            assert f'data-version="{version}"' in (await http.get(page)).text
+            # Hidden now: nobody anonymous gets it, from any path.
+            await actions.update_contest(services, world.contest.id, visibility="hidden")
+            for path in (api, page):
+                assert (await http.get(path)).status_code == 404, path
+            await actions.update_contest(services, world.contest.id, visibility="public")
+            assert (await http.get(api)).status_code == 200
+            # Credentials always take the normal path (the jury view is never cached).
+            token = await _token(services, world.admin)
+            jury = await http.get(api + "?view=jury", headers={"Authorization": f"Bearer {token}"})
+            assert jury.status_code == 200 and "cache-control" not in jury.headers
+            own = await http.get(api, headers={"Authorization": f"Bearer {token}"})
+            assert "cache-control" not in own.headers
+            assert (await http.get(api + "?view=jury")).status_code == 401
+            reveal = await http.get("/contests/spring/reveal")
+            assert reveal.status_code == 200 and "page-reveal" in reveal.text
+            assert 'ws-connect="/contests/spring/scoreboard/ws"' in reveal.text
