@@ -499,7 +499,7 @@ def plugins_cmd() -> None:
 
 @cli.group()
 def contest() -> None:
-    """Contests: import an ICPC Contest API event feed."""
+    """Contests: import and export ICPC Contest API event feeds, freeze, reveal."""
 
 
 @contest.command("import-feed")
@@ -521,6 +521,71 @@ def contest_import_feed(feed: Path, slug: str | None) -> None:
     for line in report.summary():
         click.echo(line, err=True)
     click.echo(report.contest.slug)
+
+
+@contest.command("export-feed")
+@click.argument("slug")
+@click.option("--public", is_flag=True,
+              help="The public feed: results hidden by the freeze are left out.")
+def contest_export_feed(slug: str, public: bool) -> None:
+    """Print the contest as an ICPC Contest API event feed (2023-06 NDJSON)."""
+    import json
+
+    from server.actions.feed_export import event_feed
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    events = _run(settings, lambda s: event_feed(s, slug, jury=not public))
+    for event in events:
+        click.echo(json.dumps(event, separators=(",", ":")))
+
+
+@contest.command("freeze")
+@click.argument("slug")
+def contest_freeze(slug: str) -> None:
+    """Freeze the public scoreboard now."""
+    from server.actions.freeze import freeze_now
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    contest = _run(settings, lambda s: freeze_now(s, slug))
+    click.echo(f"{contest.slug}: frozen since {contest.freeze_at.isoformat()}")  # type: ignore[union-attr]
+
+
+@contest.command("unfreeze")
+@click.argument("slug")
+def contest_unfreeze(slug: str) -> None:
+    """Show every result on the public scoreboard now."""
+    from server.actions.freeze import unfreeze
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    contest = _run(settings, lambda s: unfreeze(s, slug))
+    click.echo(f"{contest.slug}: unfrozen")
+
+
+@contest.command("reveal")
+@click.argument("slug")
+@click.option("--steps", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Pending cells to reveal (the reveal starts on the first call).")
+def contest_reveal(slug: str, steps: int) -> None:
+    """Reveal the frozen board of an ended contest, from the bottom up."""
+    from server.actions.freeze import reveal_next, reveal_status, start_reveal
+
+    async def go(services):  # type: ignore[no-untyped-def]
+        status = await reveal_status(services, slug)
+        if not status["active"]:
+            await start_reveal(services, slug)
+        return await reveal_next(services, slug, steps=steps)
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    status = _run(settings, go)
+    last = status.get("last") or {}
+    click.echo(f"{slug}: {status['step']} of {status['total']} revealed"
+               + ("; the board is unfrozen" if not status["frozen"] else "")
+               + (f" (last: team {last['team_id']}, problem {last['problem_id']}, "
+                  f"{'solved' if last['solved'] else 'not solved'})" if last else ""))
 
 
 @cli.group("scoreboard")

@@ -72,6 +72,40 @@ def test_pacnw2022_replay_matches_the_final_scoreboard(tmp_path: Path,
             < sum(r["score"]["num_solved"] for r in board["rows"]))
 
 
+@pytest.mark.skipif(not PACNW.is_dir(), reason="the shared PacNW 2022 feed is not here")
+def test_an_exported_feed_imports_to_the_same_board(tmp_path: Path, env: dict[str, str]) -> None:
+    """Export (jury feed) -> import gives the final scoreboard again; the public export of the
+    frozen contest has no judgement of a try after the freeze."""
+    slug = run("contest", "import-feed", str(PACNW / "event-feed.ndjson"), data_dir=tmp_path,
+               env=env).stdout.strip()
+    exported = run("contest", "export-feed", slug, data_dir=tmp_path, env=env)
+    assert exported.returncode == 0, exported.stderr
+    events = [json.loads(line) for line in exported.stdout.splitlines()]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "contest" and kinds[-1] == "state"
+    assert kinds.count("teams") == 54 and kinds.count("problems") == 13
+    feed = tmp_path / "exported.ndjson"
+    feed.write_text(exported.stdout)
+    again = run("contest", "import-feed", str(feed), "--slug", "replayed", data_dir=tmp_path,
+                env=env)
+    assert again.returncode == 0, again.stderr
+    assert "skipped" not in again.stderr
+    board = json.loads(run("scoreboard", "show", "replayed", "--json", data_dir=tmp_path,
+                           env=env).stdout)
+    expected = json.loads((PACNW / "final-scoreboard.json").read_text())
+    assert [_row(r) for r in board["rows"]] == [_row(r) for r in expected["rows"]]
+
+    public = run("contest", "export-feed", slug, "--public", data_dir=tmp_path, env=env)
+    public_events = [json.loads(line) for line in public.stdout.splitlines()]
+    contest = next(e["data"] for e in public_events if e["type"] == "contest")
+    freeze = reltime(contest["duration"]) - reltime(contest["scoreboard_freeze_duration"])  # type: ignore[operator]
+    late = {e["data"]["id"] for e in public_events if e["type"] == "submissions"
+            and reltime(e["data"]["contest_time"]) >= freeze}  # type: ignore[operator]
+    judged = {e["data"]["submission_id"] for e in public_events if e["type"] == "judgements"}
+    assert late and not late & judged
+    assert sum(k == "judgements" for k in kinds) > len(judged)
+
+
 FEED_2023 = [
     {"type": "contest", "id": "c1", "data": {"id": "c1", "name": "Tiny 2023",
                                              "start_time": "2024-05-01T10:00:00Z",
@@ -197,3 +231,28 @@ def test_scoreboard_rebuild_recomputes_the_stored_standings(tmp_path: Path,
     missing = run("scoreboard", "rebuild", "--contest", "nope", data_dir=data, env=env)
     assert missing.returncode == 2
     assert missing.stderr.strip() == "podium: error: contest 'nope' does not exist"
+
+
+@pytest.mark.skipif(not PACNW.is_dir(), reason="the shared PacNW 2022 feed is not here")
+def test_revealing_the_pacnw_board_ends_on_the_final_scoreboard(tmp_path: Path,
+                                                                env: dict[str, str]) -> None:
+    slug = run("contest", "import-feed", str(PACNW / "event-feed.ndjson"), data_dir=tmp_path,
+               env=env).stdout.strip()
+    first = run("contest", "reveal", slug, "--steps", "3", data_dir=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    total = int(first.stdout.split(" of ")[1].split()[0])
+    assert first.stdout.startswith(f"{slug}: 3 of {total} revealed (last: team ")
+    public = json.loads(run("scoreboard", "show", slug, "--json", "--public", data_dir=tmp_path,
+                            env=env).stdout)
+    assert public["frozen"]
+    pending = sum(p["num_pending"] > 0 for r in public["rows"] for p in r["problems"])
+    assert pending == total - 3  # one pending cell revealed per step
+    rest = run("contest", "reveal", slug, "--steps", str(total), data_dir=tmp_path, env=env)
+    assert f"{total} of {total} revealed; the board is unfrozen" in rest.stdout
+    public = json.loads(run("scoreboard", "show", slug, "--json", "--public", data_dir=tmp_path,
+                            env=env).stdout)
+    expected = json.loads((PACNW / "final-scoreboard.json").read_text())
+    assert not public["frozen"]
+    assert [_row(r) for r in public["rows"]] == [_row(r) for r in expected["rows"]]
+    again = run("contest", "reveal", slug, data_dir=tmp_path, env=env)
+    assert again.returncode == 2 and "not frozen" in again.stderr

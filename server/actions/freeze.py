@@ -103,8 +103,9 @@ async def reveal_next(services: Services, ref: int | str, *, steps: int = 1,
         session.add(stored)
         audit(session, actor=actor, action="contest.reveal", object_type="contest",
               object_id=stored.id, contest_id=stored.id, data={"step": step})
-    if step >= status["total"]:
-        await update_contest(services, contest.id, actor=actor, unfrozen=True)  # type: ignore[arg-type]
-    else:
+    if step < status["total"]:
         await refresh_live(services, stored)
-    return await reveal_status(services, contest.id)  # type: ignore[arg-type]
+        return await reveal_status(services, contest.id)  # type: ignore[arg-type]
+    done = await reveal_status(services, contest.id)  # type: ignore[arg-type]
+    await update_contest(services, contest.id, actor=actor, unfrozen=True)  # type: ignore[arg-type]
+    return {**done, "active": False, "frozen": False}
