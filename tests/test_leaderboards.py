@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from server import actions
@@ -21,7 +22,7 @@ from server.actions import leaderboards as lb
 from server.actions.leaderboard_upkeep import sync_players
 from server.leaderboard_index.memory import MemoryLeaderboardIndex
 from server.leaderboard_index.redis import RedisLeaderboardIndex
-from server.models import AuditEntry, Leaderboard, LeaderboardEntry
+from server.models import AuditEntry, LeaderboardEntry
 from server.services import Services
 from tests.conftest import REDIS_URL
 from tests.factories import make_world, solve
@@ -175,17 +176,14 @@ async def test_manual_reset_remove_and_delete(services: Services) -> None:
 
 
 @pytest.mark.parametrize("period", ["daily", "weekly", "monthly"])
-async def test_periods_reset_lazily(services: Services, period: str) -> None:
-    board = await lb.create_leaderboard(services, slug="p", reset_period=period,
-                                        update_mode="increment")
+async def test_periods_reset_lazily(services: Services, period: str,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    await lb.create_leaderboard(services, slug="p", reset_period=period,
+                                update_mode="increment")
     await lb.submit_scores(services, "p", [("a", 3), ("b", 1)])
     assert await lb.count_entries(services, "p") == 2
-    async with services.db.session() as session:  # as if the board was last reset long ago
-        row = await session.get(Leaderboard, board.id)
-        assert row is not None
-        row.period_started_at = row.period_started_at - timedelta(days=40)
-        session.add(row)
-        await session.commit()
+    later = datetime.now(UTC) + timedelta(days=40)
+    monkeypatch.setattr(lb, "utcnow", lambda: later)  # 40 days on: the period has passed
     assert await lb.count_entries(services, "p") == 0
     assert await lb.top(services, "p") == []
     with pytest.raises(actions.NotFound):
@@ -193,7 +191,8 @@ async def test_periods_reset_lazily(services: Services, period: str) -> None:
     assert _rows(await lb.submit_scores(services, "p", [("a", 1)])) == [("a", 1.0, 1)]
     assert await lb.count_entries(services, "p") == 1
     fresh = await lb.get_leaderboard(services, "p")
-    assert fresh.period_started_at == lb.period_start(period, datetime.now(UTC))
+    assert fresh.period_started_at == lb.period_start(period, later)
+    assert (await lb.read_leaderboard(services, "p")).period_started_at == fresh.period_started_at
     assert "leaderboard.reset" in await _audit_actions(services)
 
 
@@ -428,3 +427,36 @@ async def test_a_deleted_board_leaves_no_index(services: Services) -> None:
     new = await lb.create_leaderboard(services, slug="new")  # SQLite may reuse the id
     assert await lb.count_entries(services, "new") == 0
     assert await lb.top(services, new.id or 0) == []
+
+
+async def test_reads_of_a_built_board_query_no_database(services: Services) -> None:
+    created = await lb.create_leaderboard(services, slug="q", sort_order="asc", public=False)
+    await lb.submit_scores(services, "q", [("a", 1), ("b", 2)])
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(services.db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        board = await lb.read_leaderboard(services, "q")
+        by_id = await lb.read_leaderboard(services, str(created.id))
+        top = [(e.player, e.rank) for e in await lb.top(services, "q")]
+        assert top == [("a", 1), ("b", 2)]
+        assert len(await lb.players_around(services, board, "b", 1)) == 2
+        assert (await lb.player_entry(services, "q", "b")).rank == 2
+        assert len(await lb.by_rank(services, "q", 2, 2)) == 1
+        assert await lb.count_entries(services, "q") == 2
+    finally:
+        event.remove(services.db.engine.sync_engine, "before_cursor_execute", record)
+    assert statements == []
+    assert by_id == board
+    assert (board.id, board.slug, board.sort_order, board.public, board.created_at) == (
+        created.id, "q", "asc", False, created.created_at)
+    await lb.reset_leaderboard(services, "q")  # moves period_started_at: the copy follows
+    assert (await lb.read_leaderboard(services, "q")).period_started_at == (
+        await lb.get_leaderboard(services, "q")).period_started_at
+    await lb.delete_leaderboard(services, "q")
+    for ref in ("q", str(created.id)):
+        with pytest.raises(actions.NotFound):
+            await lb.read_leaderboard(services, ref)

@@ -13,14 +13,22 @@ of a dead process), each sync still copies the latest committed rows.
 - :func:`rebuild_index` after a create, and from ``podium leaderboard rebuild``;
 - :func:`read_indexed` for every read: a board whose index is not built (Redis flushed, a fresh
   embedded process) is rebuilt on the spot, once, by whoever gets the lock first.
+
+Every rebuild also stores the board's row, as JSON, with its index (``about``, found by id or
+slug). Every change of the row (create, reset, the lazy reset of a write, delete) rebuilds or
+drops the index under the lock, so reads take the board from there and query no database. A
+row edited behind Podium's back (SQL by hand) needs ``podium leaderboard rebuild``.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -37,6 +45,8 @@ __all__ = [
     "Write",
     "board_key",
     "custom_plans",
+    "describe",
+    "described",
     "read_indexed",
     "rebuild_index",
     "sync_players",
@@ -54,6 +64,21 @@ _IN_CHUNK = 500
 
 def board_key(board: Leaderboard) -> BoardKey:
     return BoardKey(int(board.id or 0), board.sort_order == "desc")
+
+
+def describe(board: Leaderboard) -> str:
+    """The board's row as JSON: the index keeps it (``about``) so reads need no query."""
+    return json.dumps(board.model_dump(mode="json"), sort_keys=True)
+
+
+@functools.lru_cache(maxsize=1024)
+def described(text: str) -> Leaderboard:
+    """A detached board back from :func:`describe`, shared by every caller with the same text
+    (validating a table model costs ~0.3 ms; a reader must not change it)."""
+    board = Leaderboard.model_validate(json.loads(text))
+    board.period_started_at = board.period_started_at.astimezone(UTC)
+    board.created_at = board.created_at.astimezone(UTC)
+    return board
 
 
 async def custom_plans(session: AsyncSession) -> None:
@@ -86,15 +111,22 @@ async def _all_rows(services: Services, board_id: int) -> AsyncIterator[Sequence
         after = rows[-1][0]
 
 
-async def _rebuild_locked(services: Services, board: Leaderboard) -> int:
-    return await services.leaderboard_index.replace(board_key(board),
-                                                    _all_rows(services, board_key(board).id))
+async def _rebuild_locked(services: Services, board_id: int) -> int:
+    """Refill the index from the board's current row and entries (NotFound, and no index,
+    when the board is gone)."""
+    async with services.db.session() as session:
+        board = await session.get(Leaderboard, board_id)
+    if board is None:
+        await services.leaderboard_index.drop(board_id)
+        raise NotFound(f"leaderboard {board_id} does not exist")
+    return await services.leaderboard_index.replace(
+        board_key(board), _all_rows(services, board_id), name=board.slug, about=describe(board))
 
 
 async def rebuild_index(services: Services, board: Leaderboard) -> int:
     """Refill the board's index from the database; returns its number of entries."""
     async with services.leaderboard_index.lock(board_key(board).id):
-        return await _rebuild_locked(services, board)
+        return await _rebuild_locked(services, board_key(board).id)
 
 
 async def sync_players(services: Services, board: Leaderboard, players: Collection[str]) -> None:
@@ -160,7 +192,7 @@ async def writing(services: Services, board_id: int,
             if write.deleted:
                 await index.drop(board_id)
             elif write.whole:
-                await _rebuild_locked(services, write.board)
+                await _rebuild_locked(services, board_id)
             else:
                 await sync_players(services, write.board, write.players)
         except Exception:
@@ -182,7 +214,7 @@ async def read_indexed(services: Services, board: Leaderboard,
         except IndexNotBuilt:
             async with services.leaderboard_index.lock(key.id):
                 if not await services.leaderboard_index.built(key.id):
-                    count = await _rebuild_locked(services, board)
+                    count = await _rebuild_locked(services, key.id)
                     log.info("leaderboard %s: index rebuilt from the database (%d entries)",
                              board.slug, count)
     raise NotFound(f"leaderboard {board.slug!r} is being deleted")

@@ -48,7 +48,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.actions.base import audit, publish, unit_of_work
 from server.actions.errors import Invalid, NotFound
-from server.actions.leaderboard_upkeep import Write, read_indexed, rebuild_index, writing
+from server.actions.leaderboard_upkeep import (
+    Write,
+    described,
+    read_indexed,
+    rebuild_index,
+    writing,
+)
 from server.components import Verdict
 from server.leaderboard_index import RankedEntry
 from server.models import (
@@ -79,6 +85,7 @@ __all__ = [
     "period_start",
     "player_entry",
     "players_around",
+    "read_leaderboard",
     "remove_player",
     "reset_leaderboard",
     "submit_scores",
@@ -197,6 +204,14 @@ async def create_leaderboard(
 async def get_leaderboard(services: Services, ref: int | str) -> Leaderboard:
     async with services.db.session() as session:
         return await _board(session, ref)
+
+
+async def read_leaderboard(services: Services, ref: int | str) -> Leaderboard:
+    """The board for a read: as its index describes it (the row is kept with every rebuild,
+    and every change of the row rebuilds or drops the index: no query), or from the database
+    when its index is not built. A detached object: do not change it."""
+    about = await services.leaderboard_index.about(ref)
+    return described(about) if about is not None else await get_leaderboard(services, ref)
 
 
 async def list_leaderboards(services: Services, *, include_private: bool = False
@@ -420,11 +435,7 @@ async def _readable(services: Services, ref: int | str | Leaderboard
                     ) -> tuple[Leaderboard, bool]:
     """The board (a :class:`Leaderboard` is taken as it is: no query), and whether it reads
     as empty because its period has passed."""
-    if isinstance(ref, Leaderboard):
-        board = ref
-    else:
-        async with services.db.session() as session:
-            board = await _board(session, ref)
+    board = ref if isinstance(ref, Leaderboard) else await read_leaderboard(services, ref)
     return board, _stale(board, utcnow())
 
 

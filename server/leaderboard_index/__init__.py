@@ -142,12 +142,20 @@ class LeaderboardIndex(Protocol):
         """Whether the board's index is built."""
         ...
 
-    async def replace(self, board: BoardKey, chunks: AsyncIterable[Sequence[Entry]]) -> int:
+    async def replace(self, board: BoardKey, chunks: AsyncIterable[Sequence[Entry]], *,
+                      name: str = "", about: str = "") -> int:
         """Make these entries the board's whole index and mark it built; returns their number.
 
-        Readers see the old index or the new one, never a partial one. Run it under
-        :meth:`lock`: writes made meanwhile by others would be lost.
+        ``about`` (the caller's description of the board, e.g. its row as JSON) is kept with
+        it and found by :meth:`about` through the board's id or its ``name``. Readers see the
+        old index or the new one, never a partial one. Run it under :meth:`lock`: writes made
+        meanwhile by others would be lost.
         """
+        ...
+
+    async def about(self, ref: int | str) -> str | None:
+        """The ``about`` of the built board with this id (an int or a string of digits) or
+        name, as its last :meth:`replace` stored it; None when no built board has it."""
         ...
 
     async def put(self, board: BoardKey, entries: Sequence[Entry]) -> None:
@@ -159,7 +167,7 @@ class LeaderboardIndex(Protocol):
         ...
 
     async def drop(self, board_id: int) -> None:
-        """Forget the board: it is no longer built."""
+        """Forget the board (its entries, ``about`` and name): it is no longer built."""
         ...
 
     async def count(self, board: BoardKey) -> int:

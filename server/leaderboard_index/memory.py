@@ -53,7 +53,9 @@ class MemoryLeaderboardIndex:
 
     def __init__(self) -> None:
         self._boards: dict[int, _Board] = {}
-        self._built: set[int] = set()
+        self._built: dict[int, tuple[str, str]] = {}
+        """Built boards: id -> (name, about)."""
+        self._names: dict[str, int] = {}
         self._locks: dict[int, asyncio.Lock] = {}
 
     @asynccontextmanager
@@ -65,15 +67,26 @@ class MemoryLeaderboardIndex:
     async def built(self, board_id: int) -> bool:
         return board_id in self._built
 
-    async def replace(self, board: BoardKey, chunks: AsyncIterable[Sequence[Entry]]) -> int:
+    async def replace(self, board: BoardKey, chunks: AsyncIterable[Sequence[Entry]], *,
+                      name: str = "", about: str = "") -> int:
         """Build a new board aside, then swap it in (no await in between: atomic)."""
         fresh = _Board()
         async for chunk in chunks:
             check_entries(chunk)
             fresh.put(board, chunk)
         self._boards[board.id] = fresh
-        self._built.add(board.id)
+        self._built[board.id] = (name, about)
+        if name:
+            self._names[name] = board.id
         return len(fresh.times)
+
+    async def about(self, ref: int | str) -> str | None:
+        if isinstance(ref, int) or ref.isdigit():
+            found = self._built.get(int(ref))
+        else:
+            board_id = self._names.get(ref)
+            found = None if board_id is None else self._built.get(board_id)
+        return None if found is None else found[1]
 
     async def put(self, board: BoardKey, entries: Sequence[Entry]) -> None:
         check_entries(entries)
@@ -86,7 +99,9 @@ class MemoryLeaderboardIndex:
                 found.remove(player)
 
     async def drop(self, board_id: int) -> None:
-        self._built.discard(board_id)
+        name, _ = self._built.pop(board_id, ("", ""))
+        if self._names.get(name) == board_id:
+            del self._names[name]
         self._boards.pop(board_id, None)
 
     def _board(self, board: BoardKey) -> _Board:

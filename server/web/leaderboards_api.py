@@ -113,7 +113,7 @@ def _require_admin(user: User | None) -> User:
 
 
 async def _readable(request: Request, ref: str, user: User | None) -> Leaderboard:
-    board = await lb.get_leaderboard(services_of(request), ref)
+    board = await lb.read_leaderboard(services_of(request), ref)
     if not board.public and not is_staff(user):
         if user is None:
             raise NotAuthorizedException("authentication required")
@@ -123,6 +123,8 @@ async def _readable(request: Request, ref: str, user: User | None) -> Leaderboar
 
 class LeaderboardController(Controller):
     path = "/leaderboards"
+    opt = {"skip_session": True}
+    """The API authenticates by bearer token only: no session cookie to load or clear."""
 
     @get("/", summary="Leaderboards (public ones; staff see every one)")
     async def index(self, request: Request, user: CurrentUser) -> list[LeaderboardOut]:

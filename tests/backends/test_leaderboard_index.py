@@ -118,11 +118,11 @@ async def test_order_ties_and_ranks(index: LeaderboardIndex, board: BoardKey,
 async def test_ties_order_by_time_then_code_points(index: LeaderboardIndex) -> None:
     same = [("b", 1.0, at(0)), ("B", 1.0, at(0)), ("é", 1.0, at(0)), ("a", 1.0, at(0)),
             ("zz", 1.0, at(-0.000001)), ("Z", 1.0, at(0.000001)), ("ab", 1.0, at(0)),
-            ("a\u0000", 1.0, at(0)), ("日本", 1.0, at(0))]
+            ("a\u0000", 1.0, at(0)), ("日本", 1.0, at(0)), ("1:x 2", 1.0, at(0))]
     await build(index, DESC, same)
     players = [e.player for e in await index.page(DESC, 0, 20)]
     # one microsecond earlier wins over any name; then code-point order ("B" < "a" < "é")
-    assert players == ["zz", "B", "a", "a\u0000", "ab", "b", "é", "日本", "Z"]
+    assert players == ["zz", "1:x 2", "B", "a", "a\u0000", "ab", "b", "é", "日本", "Z"]
     assert {e.rank for e in await index.page(DESC, 0, 20)} == {1}
 
 
@@ -231,6 +231,38 @@ async def test_boards_are_separate_and_drop_forgets_one(index: LeaderboardIndex)
     assert rows(await index.page(DESC, 0, 10)) == [("eve", 1.0, 1), ("fay", -3.5, 2)]
 
 
+async def test_about_by_id_and_by_name(backend: Backend, redis_factory: RedisFactory,
+                                       index: LeaderboardIndex) -> None:
+    assert await index.about(1) is None
+    assert await index.about("school") is None
+    async with index.lock(DESC.id):
+        await index.replace(DESC, _chunks(BOARD), name="school", about='{"v": 1}')
+    async with index.lock(ASC.id):
+        await index.replace(ASC, _chunks([]), name="golf", about='{"v": 2}')
+    assert [await index.about(ref) for ref in (1, "1", "school", 2, "golf")] == [
+        '{"v": 1}', '{"v": 1}', '{"v": 1}', '{"v": 2}', '{"v": 2}']
+    assert await index.about("nope") is None
+    assert await index.about(3) is None
+    await index.put(DESC, [("zed", 1.0, T0)])  # entries do not change it
+    assert await index.about("school") == '{"v": 1}'
+    # another process (Redis: a fresh client and name cache) finds it by name too
+    other = index if backend.redis is None else RedisLeaderboardIndex(
+        await redis_factory(), backend.prefix)
+    assert await other.about("school") == '{"v": 1}'
+
+    # dropped, then the name taken by another board: both processes follow
+    await index.drop(DESC.id)
+    assert await index.about("school") is None
+    assert await index.about(1) is None
+    async with index.lock(7):
+        await index.replace(BoardKey(7, True), _chunks([]), name="school", about='{"v": 3}')
+    assert await other.about("school") == '{"v": 3}'
+    assert await index.about("school") == '{"v": 3}'
+    await index.drop(ASC.id)
+    assert await other.about("golf") is None
+    assert await index.about("school") == '{"v": 3}'
+
+
 async def test_readers_never_see_a_partial_replace(index: LeaderboardIndex) -> None:
     old = [(f"old{i}", float(i % 7), at(i)) for i in range(300)]
     new = [(f"new{i}", float(100 + i % 5), at(i)) for i in range(900)]
@@ -300,11 +332,12 @@ async def test_redis_layout_and_a_long_rebuild_keeps_its_lock(
             yield [entry]
 
     async with index.lock(DESC.id):
-        await index.replace(DESC, slow())
+        await index.replace(DESC, slow(), name="school", about="{}")
     base = f"{redis_prefix}leaderboard:{{1}}"
     keys = sorted([k.decode() async for k in client.scan_iter(match=f"{redis_prefix}*")])
-    assert keys == [base, f"{base}:built", f"{base}:players"]  # no temporary, lock released
-    assert [await client.ttl(key) for key in keys] == [-1, -1, -1]
+    assert keys == sorted([base, f"{base}:built", f"{base}:players",  # no temporary, no lock
+                           f"{redis_prefix}leaderboard-name:school"])
+    assert [await client.ttl(key) for key in keys] == [-1, -1, -1, -1]
     digits = f"{encode_time(at(2)):018d}".encode()
     assert await client.hget(f"{base}:players", "cat") == digits
     assert await client.zscore(base, digits + b"cat") == -10.0  # negated on a desc board

@@ -34,6 +34,7 @@ async def test_admin_creates_scores_and_reads(client) -> None:
 
     ref = board["id"]  # by id as well as by slug
     top = await client.get(f"{URL}/{ref}/top", params={"limit": 3})
+    assert "set-cookie" not in top.headers  # bearer tokens only: no session to load or clear
     assert [(e["player"], e["score"], e["rank"]) for e in top.json()] == [
         ("bob", 30.0, 1), ("dan", 20.0, 2), ("ann", 10.0, 3)]
     around = await client.get(f"{URL}/school/around/ann", params={"range": 1})
