@@ -281,7 +281,8 @@ async def _index_only(url: str, prefix: str, entries: int, requests: int,
 async def _cleanup(database: str, prefix: str) -> None:
     redis = Redis.from_url(REDIS_URL)
     try:
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=10_000)]
+        # the prefix's keys and the app's session store's (``<prefix without ':'>_sessions``)
+        keys = [k async for k in redis.scan_iter(match=f"{prefix.rstrip(':')}*", count=10_000)]
         for start in range(0, len(keys), 1000):
             await redis.delete(*keys[start:start + 1000])
     finally:
@@ -311,7 +312,7 @@ def run(entries: int, requests: int, workers: int, echo: Callable[[str], None] =
         echo(_load())
     finally:
         asyncio.run(_cleanup(database, prefix))
-        echo(f"dropped database {database} and the {prefix}* keys")
+        echo(f"dropped database {database} and the {prefix.rstrip(':')}* keys")
 
 
 def main(argv: list[str] | None = None) -> int:
