@@ -10,6 +10,7 @@ import asyncio
 import io
 import logging
 import os
+import time
 import zipfile
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -207,6 +208,7 @@ class _Validator:
             finally:
                 ended.append(name)
 
+        launched = time.monotonic()
         program, validator = await asyncio.gather(
             timed("program", box.run(argv, limits=limits, stdin_fd=to_program,
                                       stdout_fd=from_program, stderr="stderr.txt")),
@@ -225,7 +227,12 @@ class _Validator:
         rejected = validator.exit_code == REJECT_EXIT
         ends = (program.extra.get("ended_at"), validator.extra.get("ended_at"))
         if isinstance(ends[0], float) and isinstance(ends[1], float):
-            validator_first = ends[1] < ends[0]
+            # When the program ended: its backend reports when its supervisor finished, which
+            # on a loaded host can come after the validator saw end-of-file from the killed
+            # program; its own wall time from the launch bounds the end from below. So a
+            # validator that only rejects the program's death is never taken as first.
+            program_end = min(ends[0], launched + program.wall_seconds)
+            validator_first = ends[1] < program_end
         else:  # a backend that does not say: the order the runs came back in
             validator_first = ended[0] == "validator"
         if rejected and validator_first:
