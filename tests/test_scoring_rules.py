@@ -106,6 +106,22 @@ async def test_ioi_modes_give_different_totals_on_the_same_submissions(
     assert (await _stored(services, world))[0].points == 100
 
 
+async def test_ioi_group_results_are_read_in_chunks(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole contest's judgings are read in chunks of ids (the drivers bound a statement's
+    parameters): chunks of one give the same rows."""
+    world = await make_world(services, scoring_rule="ioi", teams=2, problems=(("A", 100.0),))
+    t1, t2 = await _groups(services, "spring-a", (40.0, 60.0))
+    await _judged(services, world, 0, "A", 10, {t1: "AC", t2: "WA"}, 0.4)
+    await _judged(services, world, 0, "A", 20, {t1: "WA", t2: "AC"}, 0.6)
+    await _judged(services, world, 1, "A", 5, {t1: "WA", t2: "AC"}, 0.6)
+    before = {i: (s.points, s.cells) for i, s in (await _stored(services, world)).items()}
+    assert (before[0][0], before[1][0]) == (100, 60)
+    monkeypatch.setattr("server.scoreboard.engine._IN_CHUNK", 1)
+    await actions.rebuild_standings(services, world.contest.id)
+    assert {i: (s.points, s.cells) for i, s in (await _stored(services, world)).items()} == before
+
+
 async def test_ioi_scores_without_runs_and_partial_scores(services: Services) -> None:
     world = await make_world(services, scoring_rule="ioi", teams=2)
     sub = await solve(services, world, 0, "B", "", 3)
