@@ -62,6 +62,19 @@ log = logging.getLogger("podium.live")
 VIEWS = ("public", "jury")
 FORMATS = ("html", "json")
 SNAPSHOT_BASE = -1
+POS, RANK = "\x00P\x00", "\x00R\x00"
+"""Placeholders in a stored row's HTML: a row whose place changes but whose content does not
+is never rendered again; its position and rank are filled in when it is sent."""
+_PLACE = ("pos", "rank")
+
+
+def fill(html: str, row: dict[str, Any]) -> str:
+    """A stored row's HTML with its current position and rank."""
+    return html.replace(POS, str(row["pos"]), 1).replace(RANK, str(row["rank"]), 1)
+
+
+def _content(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in _PLACE}
 
 Publisher = Callable[[bytes, list[str]], Awaitable[None]]
 BoardSource = Callable[[int], Awaitable["tuple[Contest, dict[str, Board | None]] | None"]]
@@ -160,7 +173,7 @@ class LiveState:
         if oob:
             head = head.replace('<div id="board"', '<div id="board" hx-swap-oob="true"', 1)
         before, _, after = head.partition("<!--rows-->")
-        return before + "".join(self.html[t] for t in order) + after
+        return before + "".join(fill(self.html[t], self.rows[t]) for t in order) + after
 
 
 class LiveStore(Protocol):
@@ -352,43 +365,59 @@ class LiveBoards:
         changed = []
         for team_id, row in rows.items():
             before = None if old is None or head_changed else old.rows.get(team_id)
-            if before == row:
+            if before is not None and _content(before) == _content(row):
                 new.html[team_id] = old.html[team_id]  # type: ignore[union-attr]
             else:
-                new.html[team_id] = str(macros.row(row, head, view))
+                new.html[team_id] = str(macros.row({**row, "pos": POS, "rank": RANK}, head,
+                                                   view))
                 changed.append(team_id)
         removed = [] if old is None else [t for t in old.rows if t not in rows]
-        if not head_changed and not changed and not removed:
+        order = new.ordered()
+        places = [rows[t]["rank"] for t in order]
+        moved = old is None or (order, places) != (
+            old.ordered(), [old.rows[t]["rank"] for t in old.ordered()])
+        if not head_changed and not changed and not removed and not moved:
             old.built_at = new.built_at  # type: ignore[union-attr]
             return
-        await self.store.save(contest_id, view, new, removed=removed,
-                              changed=None if old is None or head_changed else changed)
+        if old is None or head_changed:
+            stored = None
+        else:  # rows whose place alone changed are stored again too (their JSON has it)
+            stored = changed + [t for t in rows if t not in changed and t in old.rows and any(
+                old.rows[t][k] != rows[t][k] for k in _PLACE)]
+        await self.store.save(contest_id, view, new, removed=removed, changed=stored)
         self._cache[(contest_id, view)] = new
         if old is None or head_changed:
             messages = {fmt: (SNAPSHOT_BASE, new.snapshot(fmt)) for fmt in FORMATS}
         else:
+            placing = (order, places) if moved else None
             messages = {
-                "json": (base, self._json_delta(new, base, changed, removed)),
-                "html": (base, self._html_delta(new, old, changed, removed).encode()),
+                "json": (base, self._json_delta(new, base, changed, removed, placing)),
+                "html": (base, self._html_delta(new, old, changed, removed, placing).encode()),
             }
         for fmt, (message_base, body) in messages.items():
             await self._send(self.channel(contest_id, view, fmt),
                              f"{message_base} {new.version}\n".encode() + body)
 
     @staticmethod
-    def _json_delta(state: LiveState, base: int, changed: list[int], removed: list[int]) -> bytes:
-        delta = {"type": "delta", "version": state.version, "base": base,
-                 "rows": sorted((state.rows[t] for t in changed), key=lambda r: r["pos"]),
-                 "removed": removed}
+    def _json_delta(state: LiveState, base: int, changed: list[int], removed: list[int],
+                    placing: tuple[list[int], list[int]] | None) -> bytes:
+        """Rows whose content changed (with their place), removed teams, and — when any place
+        changed — the whole order (team ids) with the ranks in that order."""
+        delta: dict[str, Any] = {
+            "type": "delta", "version": state.version, "base": base,
+            "rows": sorted((state.rows[t] for t in changed), key=lambda r: r["pos"]),
+            "removed": removed}
+        if placing is not None:
+            delta["order"], delta["ranks"] = placing
         return json.dumps(delta, separators=(",", ":")).encode()
 
     @staticmethod
-    def _html_delta(state: LiveState, old: LiveState, changed: list[int],
-                    removed: list[int]) -> str:
+    def _html_delta(state: LiveState, old: LiveState, changed: list[int], removed: list[int],
+                    placing: tuple[list[int], list[int]] | None) -> str:
         parts = []
         new_rows = []
         for team_id in changed:
-            html = state.html[team_id]
+            html = fill(state.html[team_id], state.rows[team_id])
             if team_id in old.rows:
                 parts.append(html.replace("<tr ", '<tr hx-swap-oob="true" ', 1))
             else:
@@ -397,6 +426,11 @@ class LiveBoards:
             parts.append('<tbody hx-swap-oob="beforeend:#board-rows">' + "".join(new_rows)
                          + "</tbody>")
         parts.extend(f'<tr id="row-{t}" hx-swap-oob="delete"></tr>' for t in removed)
+        if placing is not None:  # podium.js moves the rows and writes their ranks
+            order, ranks = placing
+            parts.append(f'<span id="board-order" hx-swap-oob="true" data-version='
+                         f'"{state.version}" data-order="{",".join(map(str, order))}" '
+                         f'data-ranks="{",".join(map(str, ranks))}"></span>')
         parts.append(f'<span id="board-version" hx-swap-oob="true" '
                      f'data-version="{state.version}"></span>')
         return "".join(parts)

@@ -58,8 +58,10 @@ async def test_json_socket_gets_a_snapshot_then_deltas(live_settings: Any) -> No
             moved = {r["team_id"]: r for r in delta["rows"]}
             assert moved[world.teams[2].id]["pos"] == 1 and moved[world.teams[2].id]["rank"] == 1
             assert moved[world.teams[2].id]["cells"][1]["solved"] is True
-            assert moved[world.teams[0].id]["pos"] == 2
-            assert moved[world.teams[1].id]["pos"] == 3  # pushed down one place
+            # Teams 0 and 1 only changed places: not resent, the new order says it.
+            assert set(moved) == {world.teams[2].id}
+            assert delta["order"] == [world.teams[2].id, world.teams[0].id, world.teams[1].id]
+            assert delta["ranks"] == [1, 2, 3]
             assert delta["removed"] == []
             # A wrong answer of team 1 changes only its own row.
             await solve(services, world, 1, "A", "WA", 25)
@@ -67,6 +69,7 @@ async def test_json_socket_gets_a_snapshot_then_deltas(live_settings: Any) -> No
             assert delta["base"] == version + 3
             assert [r["team_id"] for r in delta["rows"]] == [world.teams[1].id]
             assert delta["rows"][0]["cells"][0]["attempts"] == 1
+            assert "order" not in delta  # nobody moved
             # Asking for a resync gives the whole board at the current version.
             await ws.send(json.dumps({"type": "resync"}))
             again = await recv_json(ws)
@@ -86,15 +89,18 @@ async def test_html_socket_swaps_rows_out_of_band(live_settings: Any) -> None:
         async with server.connect(HTML_WS.format(slug="spring")) as ws:
             first = await recv_text(ws)
             assert first.startswith('<div id="board" hx-swap-oob="true"')
+            version = int(re.search(r'id="board-version" data-version="(\d+)"', first).group(1)) + 2
             assert first.count('<tr id="row-') == 2
             await solve(services, world, 1, "A", "AC", 10)
             pending = await recv_text(ws)
             assert pending.count("<tr ") == 1 and "pending" in pending
             fragment = await recv_text(ws)
             rows = re.findall(r'<tr hx-swap-oob="true" id="row-(\d+)" data-pos="(\d+)"', fragment)
-            assert sorted(rows) == sorted([(str(world.teams[1].id), "1"),
-                                           (str(world.teams[0].id), "2")])
+            assert rows == [(str(world.teams[1].id), "1")]  # team 0 only moved down
             assert 'class="cell solved first"' in fragment
+            assert (f'<span id="board-order" hx-swap-oob="true" data-version="{version}" '
+                    f'data-order="{world.teams[1].id},{world.teams[0].id}" data-ranks="1,2">'
+                    in fragment)
             assert '<span id="board-version" hx-swap-oob="true"' in fragment
             # A new team is appended to the table body, not swapped.
             team = await actions.create_team(services, world.contest.id, name="late team")
