@@ -468,11 +468,15 @@ async def _stale_first_solvers(session: AsyncSession, contest: Contest,
     moved = _moved(folded, stored, ("solved", "first_to_solve"))
     if not moved:
         return []
+    # Only a team with an accept on a moved problem can claim or hold its mark: the others'
+    # submissions did not change, so a team that claimed a mark still has its accept.
+    candidates = (await _solvers(session, contest, moved)
+                  | {firsts[p] for p in moved if p in firsts}) - set(folded)
+    if not candidates:
+        return []
     stale = []
     for team_id, cells in await session.exec(select(Standing.team_id, Standing.cells).where(
-            Standing.contest_id == contest.id)):
-        if team_id in folded:
-            continue
+            Standing.contest_id == contest.id, col(Standing.team_id).in_(candidates))):
         claims = {c["problem_id"] for c in cells if c.get("first_to_solve")} & moved
         holds = {p for p in moved if firsts.get(p) == team_id}
         if claims != holds:
