@@ -25,7 +25,8 @@ Then it prints:
     again through ``rule.cell``, the team's row through ``rule.fold_row``, ``rank_score``, the
     sorted index updated — with no index, the memory index and the Redis index (each
     separately). A rule with ``solve_counts`` re-folds every solver of a problem whose solve
-    count moved, as the engine does. First-to-solve marks are those of the loaded contest.
+    count moved, as the engine does (the rows changed per verdict are printed too).
+    First-to-solve marks are those of the loaded contest.
     Then the end-to-end cost through the database over ``--end-to-end`` verdicts: the
     submission's verdict is updated (not timed), then ``refresh_teams(services, contest,
     [team])`` (recompute, commit, index, jury board, notifications) is timed, and
@@ -333,13 +334,18 @@ async def _incremental(services: Services, contest: Contest, args: argparse.Name
               1.0 if verdict is Verdict.ACCEPTED else rng.choice((0.0, 0.3, 0.5)))
              for verdict in rng.choices(kinds, weights, k=args.updates)]
 
+    rows = 0
+
     async def replay(index: StandingsIndex | None, icid: int) -> float:
+        nonlocal rows
         state = _Replay(rule, settings, list(problems), attempts, firsts, teams)
         if index is not None:
             await index.replace(icid, {t: state.score(t) for t in teams})
+        rows = 0
         began = time.perf_counter()
         for team, problem, k, verdict, score in draws:
             for changed in state.verdict(team, problem, k, verdict, score):
+                rows += 1
                 value = state.score(changed)
                 if index is not None:
                     await index.set(icid, changed, value)
@@ -349,7 +355,8 @@ async def _incremental(services: Services, contest: Contest, args: argparse.Name
 
     def rate(label: str, seconds: float) -> None:
         per = seconds / len(draws)
-        print(f"  {label:<34}{len(draws) / seconds:10,.0f} updates/s  ({per * 1e6:.1f} µs each)")
+        print(f"  {label:<34}{len(draws) / seconds:10,.0f} updates/s  ({per * 1e6:.1f} µs each, "
+              f"{rows / len(draws):.1f} rows per verdict)")
 
     rate("engine, no index", await replay(None, cid))
     rate("engine + MemoryStandingsIndex.set", await replay(MemoryStandingsIndex(), cid))
