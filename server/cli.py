@@ -102,7 +102,7 @@ def serve(host: str, port: int, workers: int) -> None:
     click.echo(f"Podium on http://{host}:{port} ({'embedded' if settings.is_embedded else 'production'} mode)")
     uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers,
                 timeout_graceful_shutdown=10, log_config=None, proxy_headers=True,
-                ws="websockets-sansio")
+                ws="websockets-sansio", ws_per_message_deflate=False)
 
 
 @cli.command()

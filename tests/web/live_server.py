@@ -51,7 +51,8 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", ws="websockets-sansio")
+                            lifespan="on", ws="websockets-sansio",
+                            ws_per_message_deflate=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(500):
