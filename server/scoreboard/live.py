@@ -326,10 +326,14 @@ class LiveBoards:
                     return
                 fresh, boards = built
                 self._boards[contest_id] = boards.get("jury")
+                shared: dict[int, tuple[dict[str, Any], dict[int, dict[str, Any]]]] = {}
                 for view in VIEWS:
                     board = boards.get(view)
                     if board is not None:
-                        await self._refresh_view(fresh, view, board)
+                        # One board object for both views (nothing hidden): converted once.
+                        if id(board) not in shared:
+                            shared[id(board)] = board_rows(board)
+                        await self._refresh_view(fresh, view, board, shared[id(board)])
                 self._done[contest_id] = target
         except Exception:
             log.exception("live scoreboard refresh failed for contest %s", contest.slug)
@@ -350,11 +354,13 @@ class LiveBoards:
             self._cache[(contest_id, view)] = state
         return state
 
-    async def _refresh_view(self, contest: Contest, view: str, board: Board) -> None:
+    async def _refresh_view(self, contest: Contest, view: str, board: Board,
+                            converted: tuple[dict[str, Any], dict[int, dict[str, Any]]]
+                            ) -> None:
         contest_id = contest.id
         assert contest_id is not None
         old = await self._current(contest_id, view)
-        head, rows = board_rows(board)
+        head, rows = converted
         env = self.themes.get(contest.theme)
         macros = env.get_template("_scoreboard.html").module
         base = old.version if old is not None else 0
