@@ -36,6 +36,9 @@ class Submission(SQLModel, table=True):
         sa.Index("ix_submissions_contest_team_problem", "contest_id", "team_id", "problem_id",
                  "submitted_at"),
         sa.Index("ix_submissions_status", "status", "submitted_at"),
+        # First solvers and solve counts: a contest's accepted submissions per problem.
+        sa.Index("ix_submissions_contest_verdict_problem", "contest_id", "verdict", "problem_id",
+                 "submitted_at"),
         sa.UniqueConstraint("contest_id", "external_id"),
     )
 
