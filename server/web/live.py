@@ -148,7 +148,11 @@ async def _serve(socket: WebSocket, slug: str, view: str, fmt: str, *, allow_ses
     except NotAuthorizedException as exc:
         await socket.close(code=CLOSE_FORBIDDEN, reason=str(exc.detail)[:120])
         return
-    contest = await _contest(services, slug, user)
+    # Anonymous spectators of a public contest connect without the database (a crowd that
+    # connects at once must not queue on the connection pool); others are authorised fully.
+    fast = (await services.live.public_state(slug)
+            if user is None and view == "public" else None)
+    contest = fast[0] if fast is not None else await _contest(services, slug, user)
     if contest is None:
         await socket.close(code=CLOSE_NOT_FOUND, reason="no such contest")
         return
@@ -167,6 +171,8 @@ async def _serve(socket: WebSocket, slug: str, view: str, fmt: str, *, allow_ses
         if state is None:
             await socket.close(code=1011, reason="the scoreboard is unavailable")
             return
+        if view == "public":
+            live.remember(contest, state)
         await socket.send_text(state.snapshot(fmt).decode())
         last = state.version
         async for message in subscriber.iter_events():
