@@ -58,6 +58,7 @@ __all__ = [
     "contest_info",
     "contest_problems",
     "first_solvers",
+    "order_rows",
     "recompute_teams",
     "with_solves",
 ]
@@ -559,14 +560,27 @@ async def board(
                     score = row[0]
                     cells = [Cell(**c) for c in row[1] if c["problem_id"] in shown]
                 rows.append((rule.sort_key(score, settings), StandingRow(team, 0, score, cells)))
-    rows.sort(key=lambda item: (item[0], item[1].team.name.lower(), item[1].team.id))
+    return Board(contest, problems, _ranked(rule, rows), frozen)
+
+
+def _ranked(rule: ScoringRule, keyed: list[tuple[tuple[float, ...], StandingRow]]
+            ) -> list[StandingRow]:
+    """Rows sorted by (sort key, name, id) with their ranks set: equal keys share a rank
+    (competition ranks, or dense ones when the rule says so)."""
+    keyed.sort(key=lambda item: (item[0], item[1].team.name.lower(), item[1].team.id))
     ordered: list[StandingRow] = []
     previous: tuple[float, ...] | None = None
     rank = 0
-    for position, (key, row) in enumerate(rows, start=1):
+    for position, (key, row) in enumerate(keyed, start=1):
         if key != previous:
             rank = rank + 1 if rule.dense_ranks else position
             previous = key
         row.rank = rank
         ordered.append(row)
-    return Board(contest, problems, ordered, frozen)
+    return ordered
+
+
+def order_rows(rule: ScoringRule, settings: BaseModel, rows: list[StandingRow]
+               ) -> list[StandingRow]:
+    """Order and rank rows whose scores are set, exactly as :func:`board` does."""
+    return _ranked(rule, [(rule.sort_key(r.score, settings), r) for r in rows])

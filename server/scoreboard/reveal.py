@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from server.components import Cell, ScoringRule, StandingRow
+from server.scoreboard.engine import order_rows
 
 __all__ = ["RevealStep", "reveal_board", "reveal_steps"]
 
@@ -32,20 +33,6 @@ class RevealStep:
     solved: bool
     before: int
     after: int
-
-
-def _order(rule: ScoringRule, settings: BaseModel, rows: list[StandingRow]) -> None:
-    """Sort in place like the engine (sort key, name, id) and assign competition/dense ranks."""
-    keyed = [(rule.sort_key(r.score, settings), r) for r in rows]
-    keyed.sort(key=lambda item: (item[0], item[1].team.name.lower(), item[1].team.id))
-    previous = None
-    rank = 0
-    for position, (key, row) in enumerate(keyed, start=1):
-        if key != previous:
-            rank = rank + 1 if rule.dense_ranks else position
-            previous = key
-        row.rank = rank
-    rows[:] = [row for _, row in keyed]
 
 
 def _walk(rule: ScoringRule, settings: BaseModel, problems: list, frozen: list[StandingRow],
@@ -71,7 +58,7 @@ def _walk(rule: ScoringRule, settings: BaseModel, problems: list, frozen: list[S
         row.cells[index] = copy.copy(final_cell) if final_cell is not None else Cell(problem_id)
         row.cells[index].pending = 0
         row.score = rule.fold_row(problems, row.cells, settings)
-        _order(rule, settings, rows)
+        rows[:] = order_rows(rule, settings, rows)
         after = next(i for i, r in enumerate(rows) if r.team.id == row.team.id)
         steps.append(RevealStep(row.team.id, problem_id, row.cells[index].solved,
                                 position + 1, after + 1))
