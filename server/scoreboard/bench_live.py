@@ -203,32 +203,55 @@ def _start_server(env: dict[str, str], data: Path) -> tuple[subprocess.Popen[byt
     raise SystemExit("a server did not start")
 
 
-async def _run(args: argparse.Namespace) -> None:
+async def bench_setup(pg: str, redis: str, label: str) -> tuple[str, str, Path, dict[str, str], Any]:
+    """A fresh PostgreSQL database at the head revision, a Redis prefix and a data dir:
+    ``(database name, prefix, data dir, env for podium processes, Settings)``."""
     import asyncpg
-    from redis.asyncio import Redis
 
     from server.settings import Settings
 
-    name = f"podium_bench_live_{uuid.uuid4().hex[:8]}"
-    prefix = f"podium-bench-live-{uuid.uuid4().hex[:8]}:"
-    admin = await asyncpg.connect(args.pg)
+    name = f"podium_bench_{label}_{uuid.uuid4().hex[:8]}"
+    prefix = f"podium-bench-{label}-{uuid.uuid4().hex[:8]}:"
+    admin = await asyncpg.connect(pg)
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
-    base = args.pg.split("://", 1)[1].rsplit("/", 1)[0]
+    base = pg.split("://", 1)[1].rsplit("/", 1)[0]
     db_url = f"postgresql+asyncpg://{base}/{name}"
-    data = Path(tempfile.mkdtemp(prefix="podium-bench-live-"))
+    data = Path(tempfile.mkdtemp(prefix=f"podium-bench-{label}-"))
+    secret = f"bench-{label}-secret"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-    env.update({"PODIUM_DATABASE_URL": db_url, "PODIUM_REDIS_URL": args.redis,
-                "PODIUM_REDIS_PREFIX": prefix, "PODIUM_SECRET_KEY": "bench-live-secret",
+    env.update({"PODIUM_DATABASE_URL": db_url, "PODIUM_REDIS_URL": redis,
+                "PODIUM_REDIS_PREFIX": prefix, "PODIUM_SECRET_KEY": secret,
                 "PODIUM_DATA_DIR": str(data), "PODIUM_EMBEDDED_JUDGES": "0",
                 "PODIUM_LOG_LEVEL": "WARNING"})
+    subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], env=env,
+                   check=True, capture_output=True)
+    settings = Settings(database_url=db_url, redis_url=redis, redis_prefix=prefix,
+                        secret_key=secret, data_dir=data)
+    return name, prefix, data, env, settings
+
+
+async def bench_cleanup(pg: str, redis_url: str, name: str, prefix: str, data: Path) -> None:
+    """Drop what :func:`bench_setup` made: Redis keys, the database, the data dir."""
+    import asyncpg
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+    admin = await asyncpg.connect(pg)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+    shutil.rmtree(data, ignore_errors=True)
+
+
+async def _run(args: argparse.Namespace) -> None:
+    name, prefix, data, env, settings = await bench_setup(args.pg, args.redis, "live")
     servers: list[subprocess.Popen[bytes]] = []
     clients: list[subprocess.Popen[bytes]] = []
     try:
-        subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], env=env,
-                       check=True, capture_output=True)
-        settings = Settings(database_url=db_url, redis_url=args.redis, redis_prefix=prefix,
-                            secret_key="bench-live-secret", data_dir=data)
         t = time.perf_counter()
         contest_id, pending = await _seed(settings, args.teams, args.problems, args.verdicts)
         print(f"seeded {args.teams} teams x {args.problems} problems in "
@@ -322,15 +345,7 @@ async def _run(args: argparse.Namespace) -> None:
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
-        redis = Redis.from_url(args.redis)
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
-        admin = await asyncpg.connect(args.pg)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        shutil.rmtree(data, ignore_errors=True)
+        await bench_cleanup(args.pg, args.redis, name, prefix, data)
 
 
 def main(argv: list[str] | None = None) -> None:

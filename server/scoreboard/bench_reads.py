@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-from server.scoreboard.bench_live import PG_ADMIN, REDIS, _free_port, _seed
+from server.scoreboard.bench_live import (
+    PG_ADMIN,
+    REDIS,
+    _free_port,
+    _seed,
+    bench_cleanup,
+    bench_setup,
+)
 
 __all__ = ["main"]
 
@@ -43,35 +46,16 @@ def _wrk(url: str, duration: int, connections: int) -> tuple[float, str]:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    import asyncpg
     import httpx
-    from redis.asyncio import Redis
 
     from server import actions
     from server.services import Services
-    from server.settings import Settings
 
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
-    name = f"podium_bench_reads_{uuid.uuid4().hex[:8]}"
-    prefix = f"podium-bench-reads-{uuid.uuid4().hex[:8]}:"
-    admin = await asyncpg.connect(args.pg)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base = args.pg.split("://", 1)[1].rsplit("/", 1)[0]
-    db_url = f"postgresql+asyncpg://{base}/{name}"
-    data = Path(tempfile.mkdtemp(prefix="podium-bench-reads-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-    env.update({"PODIUM_DATABASE_URL": db_url, "PODIUM_REDIS_URL": args.redis,
-                "PODIUM_REDIS_PREFIX": prefix, "PODIUM_SECRET_KEY": "bench-reads-secret",
-                "PODIUM_DATA_DIR": str(data), "PODIUM_EMBEDDED_JUDGES": "0",
-                "PODIUM_LOG_LEVEL": "WARNING"})
+    name, prefix, data, env, settings = await bench_setup(args.pg, args.redis, "reads")
     server = None
     try:
-        subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], env=env,
-                       check=True, capture_output=True)
-        settings = Settings(database_url=db_url, redis_url=args.redis, redis_prefix=prefix,
-                            secret_key="bench-reads-secret", data_dir=data)
         contest_id, pending = await _seed(settings, args.teams, args.problems, 5)
         port = _free_port()
         log = (data / "server.log").open("w")
@@ -130,15 +114,7 @@ async def _run(args: argparse.Namespace) -> None:
                 server.wait(30)
             except subprocess.TimeoutExpired:
                 server.kill()
-        redis = Redis.from_url(args.redis)
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
-        admin = await asyncpg.connect(args.pg)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        shutil.rmtree(data, ignore_errors=True)
+        await bench_cleanup(args.pg, args.redis, name, prefix, data)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -152,7 +128,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pg", default=PG_ADMIN)
     parser.add_argument("--redis", default=REDIS)
     asyncio.run(_run(parser.parse_args(argv)))
-    json.dumps({})
 
 
 if __name__ == "__main__":
