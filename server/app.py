@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
+from litestar.di import Provide
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
@@ -43,6 +44,10 @@ from server.web.live import scoreboard_socket_html, scoreboard_socket_json
 from server.web.fastpath import ScoreboardFastPath
 from server.web.sessions import LazySessionConfig
 from server.web.pages import page_router, render_error, template_filters
+from server.web import clarifications, contestant
+from server.web.account import account_router
+from server.web.admin import admin_router
+from server.web.auth import current_page_user
 
 __all__ = ["create_app"]
 
@@ -175,8 +180,12 @@ def create_app(
                                    name=f"static-{name}", include_in_schema=False)
         for name, folder in themes.static_dirs().items()
     ]
+    contest_pages = Router(
+        path="/", route_handlers=[*contestant.route_handlers, *clarifications.route_handlers],
+        dependencies={"user": Provide(current_page_user)}, include_in_schema=False)
     app = Litestar(
-        route_handlers=[healthz, readyz, api_router, judge_router, page_router,
+        route_handlers=[healthz, readyz, api_router, judge_router, page_router, account_router,
+                        admin_router, contest_pages,
                         scoreboard_socket_html, scoreboard_socket_json, *static_routers,
                         *plugin_routes],
         plugins=[channels],
@@ -185,11 +194,11 @@ def create_app(
         middleware=[
             DefineMiddleware(ScoreboardFastPath),
             DefineMiddleware(RequestLogMiddleware),
-            LazySessionConfig(store="sessions", secure=not settings.is_embedded,
+            LazySessionConfig(store="sessions", secure=settings.secure_cookies,
                               samesite="lax").middleware,
         ],
         csrf_config=CSRFConfig(secret=settings.secret, exclude=["^/api/"],
-                               cookie_samesite="lax", cookie_secure=not settings.is_embedded),
+                               cookie_samesite="lax", cookie_secure=settings.secure_cookies),
         exception_handlers={ActionError: _action_error, HTTPException: _http_error},
         openapi_config=OpenAPIConfig(title="Podium", version=_version(), path="/schema"),
         debug=settings.debug,

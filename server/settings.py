@@ -84,6 +84,23 @@ class Settings(BaseSettings):
         (),
         description="Extra origins allowed to open WebSockets (the server's own is always allowed).",
     )
+    registration: Literal["open", "invite", "closed"] = Field(
+        "open",
+        description="Who may create an account on the sign-up page: anyone (open), whoever "
+        "knows the invite code (invite), or nobody (closed: admins create accounts).",
+    )
+    invite_code: SecretStr | None = Field(
+        None, description="The code the sign-up page asks for when registration is 'invite'.")
+    login_rate_limit: int = Field(
+        10, ge=1, description="Failed logins allowed per username and per client address "
+        "within 5 minutes (shared by every web process through Redis).")
+    submission_rate_limit: int = Field(
+        10, ge=1, description="Submissions a team may make per minute from the web pages.")
+    secure_cookies: bool = Field(
+        False,
+        description="Mark the session and CSRF cookies Secure (sent over HTTPS only). Turn it "
+        "on when Podium is served over HTTPS, as it should be on a network you do not trust.",
+    )
     sql_echo: bool = Field(False, description="Log every SQL statement.")
     judge_lease_seconds: float = Field(
         60.0, gt=0,
@@ -180,6 +197,10 @@ class Settings(BaseSettings):
     def check(self) -> None:
         """Start-up validation: raises ConfigurationError with a clear message."""
         _ = self.secret
+        if self.registration == "invite" and not (
+                self.invite_code and self.invite_code.get_secret_value().strip()):
+            raise ConfigurationError(
+                "PODIUM_REGISTRATION=invite needs PODIUM_INVITE_CODE (the code people sign up with)")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -27,7 +27,9 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.loaders import split_template_path
+from markupsafe import Markup, escape
 
+from server import i18n
 from server.plugins import PluginRegistry
 
 __all__ = ["THEMES_DIR", "ThemeEnvironments", "available_themes", "template_filters"]
@@ -52,8 +54,18 @@ def _fmt_num(value: float) -> str:
     return f"{value:g}" if abs(value) < 1e15 else str(value)
 
 
+def _when(value: datetime | None, tz: str | None = None) -> Markup:
+    """A ``<time>`` element: UTC text without JavaScript; podium.js shows it in the viewer's
+    time zone, with ``tz`` (the contest's zone) on hover."""
+    if value is None:
+        return Markup("")
+    zone = f' data-tz="{escape(tz)}"' if tz else ""
+    return Markup(f'<time datetime="{value.isoformat()}"{zone}>{escape(_fmt_dt(value))}</time>')
+
+
 def template_filters() -> dict[str, Any]:
-    return {"dt": _fmt_dt, "clock": _fmt_clock, "num": _fmt_num}
+    return {"dt": _fmt_dt, "clock": _fmt_clock, "num": _fmt_num, "when": _when,
+            "tuple_pair": lambda v: (v, v)}
 
 
 def available_themes(registry: PluginRegistry) -> dict[str, Path]:
@@ -130,7 +142,10 @@ class ThemeEnvironments:
             enable_async=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
+        env.install_gettext_callables(  # type: ignore[attr-defined]
+            i18n.gettext, i18n.ngettext, newstyle=True)
         env.globals.update(self.globals, theme=name)
         env.filters.update(self.filters)
         return env

@@ -120,6 +120,8 @@ class Problem(SQLModel, table=True):
     license: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=128)
     package_hash: str | None = Field(default=None, max_length=64)
+    statement_pdf_hash: str | None = Field(default=None, max_length=64)
+    """SHA-256 of the statement PDF in the blob store, when the problem has one."""
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
 

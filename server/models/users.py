@@ -106,6 +106,7 @@ class Team(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("contest_id", "name"),
         sa.UniqueConstraint("contest_id", "external_id"),
+        sa.UniqueConstraint("join_code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -119,6 +120,8 @@ class Team(SQLModel, table=True):
     hidden: bool = Field(default=False)
     is_active: bool = Field(default=True)
     location: str | None = Field(default=None, max_length=64)
+    join_code: str | None = Field(default=None, max_length=32)
+    """What a contestant types to join the team (shown to its members); null: no joining."""
     created_at: datetime = created_field()
 
 

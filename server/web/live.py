@@ -128,9 +128,13 @@ async def scoreboard_page(request: Request, slug: FromPath[str], user: CurrentUs
         fast = await services.live.public_state(slug) if anonymous else None
     query = "?view=jury" if view == "jury" else ""
     reveal = request.url.path.endswith("/reveal")
+    # An anonymous page may be served again to others (the fast path): no per-visitor CSRF
+    # token in it (it has no form to protect).
+    no_token: dict[str, Any] = (
+        {"csrf_token": "", "csrf_input": lambda: ""} if user is None else {})
     response = await render(request, "scoreboard.html", contest=contest, view=view,
                             board_html=html, board_error=error, reveal_page=reveal,
-                            ws_url=f"/contests/{contest.slug}/scoreboard/ws{query}")
+                            ws_url=f"/contests/{contest.slug}/scoreboard/ws{query}", **no_token)
     if fast is not None and not request.query_params and not reveal:
         # The page an anonymous visitor gets at this version: the fast path serves it again.
         fast[1].keep(ANON_PAGE, response.content.encode())

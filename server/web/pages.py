@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from urllib.parse import urlencode
+
 from litestar import Request, Response, Router, get
+from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup, escape
 from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.exceptions import NotFoundException
 from sqlmodel import col, select
 
-from server import actions
+from server import actions, i18n
 from server.actions.base import contest_by_ref
 from server.models import Contest, ContestProblem, Problem, User, utcnow
 from server.plugins import PluginError
 from server.themes import ThemeEnvironments, template_filters
 from server.web.live import board_html, scoreboard_page
+from server.web.forms import pop_flashes
 from server.web.auth import (
+    MANAGER_ROLES,
     current_page_user,
     CurrentUser,
     can_see_contest,
@@ -26,6 +32,27 @@ from server.web.auth import (
 )
 
 __all__ = ["page_router", "render", "render_error", "template_filters"]
+
+
+def _page_context(request: Request, user: User | None) -> dict[str, Any]:
+    """What every page template gets: the CSRF token, flashed messages, the locale."""
+    locale = i18n.negotiate(request.headers.get("accept-language", ""),
+                            user.locale if user is not None else None)
+    i18n.set_locale(locale)
+    token = ScopeState.from_scope(request.scope).csrf_token
+    token = token if isinstance(token, str) else ""
+    return {
+        "request": request,
+        "user": user,
+        "csrf_token": token,
+        "csrf_input": lambda: Markup(
+            f'<input type="hidden" name="_csrf_token" value="{escape(token)}">'),
+        "flashes": pop_flashes(request),
+        "locale": locale,
+        "is_staff": is_staff(user),
+        "is_manager": user is not None and user.role in MANAGER_ROLES,
+        "now": utcnow(),
+    }
 
 
 async def render(
@@ -51,19 +78,24 @@ async def render(
                 settings=None):
             extra.update(result)
     env = themes.get(contest.theme if contest is not None else services.settings.default_theme)
-    html = env.get_template(template).render(
-        request=request, user=user, contest=contest, now=utcnow(), **extra, **context)
+    base = _page_context(request, user)
+    html = env.get_template(template).render({**base, "contest": contest, **extra, **context})
     return Response(html, media_type="text/html; charset=utf-8", status_code=status_code)
 
 
 def render_error(request: Request, status_code: int, message: str) -> Response[str]:
-    """An error page (synchronous: exception handlers cannot await), in the default theme."""
+    """An error page (synchronous: exception handlers cannot await), in the default theme.
+
+    A 401 shows a link to the login page that comes back here."""
     services = services_of(request)
     themes: ThemeEnvironments = request.app.state.themes
     env = themes.get(services.settings.default_theme)
+    user = request.scope.get("podium_user")
+    base = _page_context(request, user)  # type: ignore[arg-type]
+    next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     html = env.get_template("error.html").render(
-        request=request, user=request.scope.get("podium_user"), contest=None, now=utcnow(),
-        status=status_code, message=message)
+        **base, contest=None, status=status_code, message=message,
+        login_url=f"/login?{urlencode({'next': next_url})}")
     return Response(html, media_type="text/html; charset=utf-8", status_code=status_code)
 
 

@@ -22,8 +22,8 @@ __all__ = ["LazySessionBackend", "LazySessionConfig"]
 
 class LazySessionBackend(ServerSideSessionBackend):
     async def store_in_message(self, scope_session: Any, message: Any, connection: Any) -> None:
-        if scope_session is Empty and self.config.key not in connection.cookies:
-            return
+        if not scope_session and self.config.key not in connection.cookies:
+            return  # no session before, none now (Empty, or the empty dict of a new visitor)
         await super().store_in_message(scope_session, message, connection)
 
 

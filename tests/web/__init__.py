@@ -31,8 +31,12 @@ from tests.factories import World, make_world, solve
 __all__ = [
     "API",
     "FrozenWorld",
+    "HTML",
     "InApp",
     "auth",
+    "csrf_of",
+    "form_post",
+    "log_in",
     "b64",
     "fast_passwords",
     "frozen_world",
@@ -46,6 +50,33 @@ __all__ = [
 ]
 
 API = "/api/v1"
+HTML = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
+
+
+async def csrf_of(client: AsyncTestClient[Any], path: str = "/login") -> str:
+    """The CSRF token a page hands out (its ``<meta name="csrf-token">``); the client keeps
+    the matching cookie."""
+    import re
+
+    page = await client.get(path, headers=HTML)
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
+    assert found, f"no CSRF token on {path} ({page.status_code})"
+    return found.group(1)
+
+
+async def form_post(client: AsyncTestClient[Any], path: str, data: dict[str, Any], *,
+                    token_from: str = "/login", files: Any = None) -> Any:
+    """POST a form the way a browser does: with the page's CSRF token, without following the
+    redirect (``response.headers['location']`` tells where it goes)."""
+    token = await csrf_of(client, token_from)
+    return await client.post(path, data={**data, "_csrf_token": token}, files=files,
+                             headers=HTML, follow_redirects=False)
+
+
+async def log_in(client: AsyncTestClient[Any], username: str, password: str) -> None:
+    """Log the client in through the login form (its session cookie is kept)."""
+    response = await form_post(client, "/login", {"username": username, "password": password})
+    assert response.status_code == 303, response.text[:500]
 
 
 @pytest.fixture(autouse=True)

@@ -27,5 +27,37 @@
     }
   }
   document.addEventListener("htmx:wsAfterMessage", orderRows);
-  window.podium = { orderRows: orderRows };
+
+  // Times: the server writes UTC; show them in the viewer's time zone, the contest's on hover.
+  var fmt = { dateStyle: "medium", timeStyle: "short" };
+  function localTimes(root) {
+    var nodes = (root || document).querySelectorAll("time[datetime]:not([data-local])");
+    for (var i = 0; i < nodes.length; i++) {
+      var el = nodes[i], when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when)) continue;
+      el.dataset.local = "1";
+      try {
+        el.textContent = when.toLocaleString(undefined, fmt);
+        var tz = el.dataset.tz;
+        if (tz) el.title = when.toLocaleString(undefined, Object.assign({ timeZone: tz }, fmt)) + " (" + tz + ")";
+        else el.title = el.getAttribute("datetime");
+      } catch (e) { /* unknown zone: keep the server's text */ }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { localTimes(); });
+  document.addEventListener("htmx:afterSettle", function (e) { localTimes(e.target); });
+
+  // Copy buttons: any element with data-copy copies its text (or data-copy's value) on click.
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest && e.target.closest("[data-copy-target]");
+    if (!el) return;
+    var src = document.getElementById(el.getAttribute("data-copy-target"));
+    if (src && navigator.clipboard) {
+      navigator.clipboard.writeText(src.textContent).then(function () {
+        var old = el.textContent; el.textContent = el.dataset.copied || "Copied";
+        setTimeout(function () { el.textContent = old; }, 1200);
+      });
+    }
+  });
+  window.podium = { orderRows: orderRows, localTimes: localTimes };
 })();

@@ -1,0 +1,9 @@
+"""Contestant pages of a contest: problems, statements, submitting, submissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["route_handlers"]
+
+route_handlers: list[Any] = []
