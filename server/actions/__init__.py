@@ -14,6 +14,7 @@ from server.actions.contests import (
     update_contest,
 )
 from server.actions.errors import ActionError, Conflict, Forbidden, Invalid, NotFound
+from server.actions.imports import ImportFailed, ImportResult, import_users
 from server.actions.leaderboards import (
     create_leaderboard,
     delete_leaderboard,
@@ -23,13 +24,21 @@ from server.actions.leaderboards import (
 )
 from server.actions.standings import rebuild_standings, refresh_teams, scoreboard
 from server.actions.submissions import record_verdict, submit
-from server.actions.teams import add_team_member, create_affiliation, create_group, create_team
+from server.actions.teams import (
+    add_team_member,
+    create_affiliation,
+    create_group,
+    create_team,
+    remove_team_member,
+    update_team,
+)
 from server.actions.users import (
     authenticate,
     create_api_token,
     create_user,
     get_user,
     set_password,
+    update_user,
     user_for_token,
 )
 
@@ -37,6 +46,8 @@ __all__ = [
     "ActionError",
     "Conflict",
     "Forbidden",
+    "ImportFailed",
+    "ImportResult",
     "Invalid",
     "NotFound",
     "add_contest_problem",
@@ -56,15 +67,19 @@ __all__ = [
     "disable_plugin",
     "enable_language",
     "get_user",
+    "import_users",
     "rebuild_standings",
     "record_verdict",
     "refresh_teams",
     "remove_player",
+    "remove_team_member",
     "reset_leaderboard",
     "scoreboard",
     "set_password",
     "submit",
     "submit_scores",
     "update_contest",
+    "update_team",
+    "update_user",
     "user_for_token",
 ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlmodel import select
 
 from server.actions.base import audit, contest_by_ref, emit, get_or_404, publish, unit_of_work
-from server.actions.errors import Conflict, Invalid
+from server.actions.errors import Conflict, Invalid, NotFound
 from server.actions.standings import refresh_teams
 from server.models import (
     Affiliation,
@@ -21,7 +22,14 @@ from server.models import (
 )
 from server.services import Services
 
-__all__ = ["add_team_member", "create_affiliation", "create_group", "create_team"]
+__all__ = [
+    "add_team_member",
+    "create_affiliation",
+    "create_group",
+    "create_team",
+    "remove_team_member",
+    "update_team",
+]
 
 
 def _name(value: str, field: str = "name", limit: int = 128) -> str:
@@ -138,3 +146,86 @@ async def add_team_member(
         audit(session, actor=actor, action="team.member.add", object_type="team",
               object_id=team_id, contest_id=contest.id, data={"user_id": user_id})
     await emit(services, contest, "team.member", {"team_id": team_id, "user_id": user_id})
+
+
+_KEEP: Any = object()
+"""``update_team``'s default: leave the field as it is."""
+
+
+async def update_team(
+    services: Services,
+    team_id: int,
+    *,
+    name: str | None = None,
+    display_name: str | None = None,
+    hidden: bool | None = None,
+    affiliation_id: Any = _KEEP,
+    group_ids: Sequence[int] | None = None,
+    actor: User | None = None,
+) -> Team:
+    """Change a team's names, hidden flag, affiliation (None: none) or groups (the full set);
+    a field left out keeps its value. The contest's standings follow."""
+    async with unit_of_work(services, conflict=f"team {name!r} already exists") as session:
+        team = await get_or_404(session, Team, team_id, "team")
+        contest = await get_or_404(session, Contest, team.contest_id, "contest")
+        changes: dict[str, Any] = {}
+        if name is not None and _name(name) != team.name:
+            changes["name"] = team.name = _name(name)
+        if display_name is not None and display_name.strip() != team.display_name:
+            changes["display_name"] = team.display_name = display_name.strip()[:255]
+        if hidden is not None and hidden != team.hidden:
+            changes["hidden"] = team.hidden = hidden
+        if affiliation_id is not _KEEP and affiliation_id != team.affiliation_id:
+            if affiliation_id is not None:
+                await get_or_404(session, Affiliation, affiliation_id, "affiliation")
+            changes["affiliation_id"] = team.affiliation_id = affiliation_id
+        if group_ids is not None:
+            wanted = list(dict.fromkeys(group_ids))
+            links = list(await session.exec(select(TeamGroup).where(TeamGroup.team_id == team_id)))
+            if sorted(link.group_id for link in links) != sorted(wanted):
+                for group_id in wanted:
+                    group = await get_or_404(session, Group, group_id, "group")
+                    if group.contest_id not in (None, contest.id):
+                        raise Invalid(f"group {group_id} belongs to another contest",
+                                      field="group_ids")
+                for link in links:
+                    await session.delete(link)
+                await session.flush()
+                for group_id in wanted:
+                    session.add(TeamGroup(team_id=team_id, group_id=group_id))
+                changes["group_ids"] = wanted
+        if changes:
+            session.add(team)
+            audit(session, actor=actor, action="team.update", object_type="team",
+                  object_id=team_id, contest_id=contest.id, data=changes)
+    if changes:
+        await emit(services, contest, "team.updated", {"id": team_id, **changes})
+        await refresh_teams(services, contest.id,  # type: ignore[arg-type]
+                            None if "hidden" in changes else [team_id])
+    return team
+
+
+async def remove_team_member(
+    services: Services, team_id: int, user_id: int, *, actor: User | None = None,
+) -> None:
+    """Take a user out of a team (the team and its submissions stay; if the captain leaves,
+    the next member becomes captain)."""
+    async with unit_of_work(services) as session:
+        team = await get_or_404(session, Team, team_id, "team")
+        contest = await get_or_404(session, Contest, team.contest_id, "contest")
+        member = (await session.exec(select(TeamMember).where(
+            TeamMember.team_id == team_id, TeamMember.user_id == user_id))).first()
+        if member is None:
+            raise NotFound(f"user {user_id} is not in team {team.name!r}")
+        await session.delete(member)
+        await session.flush()
+        if member.is_captain:
+            rest = (await session.exec(select(TeamMember).where(
+                TeamMember.team_id == team_id).order_by(TeamMember.id))).first()  # type: ignore[arg-type]
+            if rest is not None:
+                rest.is_captain = True
+                session.add(rest)
+        audit(session, actor=actor, action="team.member.remove", object_type="team",
+              object_id=team_id, contest_id=contest.id, data={"user_id": user_id})
+    await emit(services, contest, "team.member", {"team_id": team_id, "user_id": user_id,
+                                                  "left": True})

@@ -24,6 +24,7 @@ __all__ = [
     "get_user",
     "hash_token",
     "set_password",
+    "update_user",
     "user_for_token",
 ]
 
@@ -150,4 +151,48 @@ async def get_user(services: Services, username: str) -> User:
         user = (await session.exec(select(User).where(User.username == username))).first()
     if user is None:
         raise NotFound(f"user {username!r} does not exist")
+    return user
+
+
+async def update_user(
+    services: Services,
+    user_id: int,
+    *,
+    display_name: str | None = None,
+    email: str | None = None,
+    role: str | None = None,
+    is_active: bool | None = None,
+    actor: User | None = None,
+) -> User:
+    """Change a user's profile, role or active flag (an organizer's edit; None keeps a field).
+
+    Who may change what (only an admin makes or unmakes admins) is the caller's check."""
+    if role is not None and role not in {r.value for r in Role}:
+        raise Invalid(f"role must be one of {', '.join(r.value for r in Role)}", field="role")
+    if display_name is not None:
+        display_name = display_name.strip()
+        if not display_name or len(display_name) > 128:
+            raise Invalid("display name must be 1-128 characters", field="display_name")
+    if email is not None:
+        email = email.strip()
+        if email and ("@" not in email or len(email) > 255):
+            raise Invalid("enter a valid e-mail address (or leave it empty)", field="email")
+    async with unit_of_work(services) as session:
+        user = await get_or_404(session, User, user_id, "user")
+        changes: dict[str, object] = {}
+        for name, value in (("display_name", display_name), ("role", role),
+                            ("is_active", is_active), ("email", email)):
+            if value is None:
+                continue
+            if name == "email":
+                value = value or None
+            if getattr(user, name) != value:
+                changes[name] = value
+                setattr(user, name, value)
+        if changes:
+            session.add(user)
+            audit(session, actor=actor, action="user.update", object_type="user",
+                  object_id=user_id, data=changes)
+    if changes:
+        await publish(services, "user.updated", {"id": user_id, **changes})
     return user
