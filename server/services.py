@@ -94,8 +94,11 @@ class Services:
             return await live_boards(services, contest_id)
 
         store = RedisLiveStore(redis, prefix) if redis is not None else MemoryLiveStore()
+        from server.scoreboard.team_details import team_details
+
         services.live = LiveBoards(store, ThemeEnvironments(registry), source, publish,
-                                   prefix=prefix)
+                                   prefix=prefix,
+                                   details=lambda contest_id: team_details(db, contest_id))
         await services.bus.start()
         if start_plugins:
             await registry.broadcast("podium_startup", services=services)

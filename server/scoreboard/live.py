@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from server.models import Contest
     from server.scoreboard.engine import Board
+    from server.scoreboard.team_details import TeamDetails
     from server.themes import ThemeEnvironments
 
 __all__ = [
@@ -80,6 +81,9 @@ Publisher = Callable[[bytes, list[str]], Awaitable[None]]
 BoardSource = Callable[[int], Awaitable["tuple[Contest, dict[str, Board | None]] | None"]]
 """``source(contest_id)``: the contest as stored now and the board of each view (None when the
 contest is gone; a view's board is None when its scoring rule is unavailable)."""
+DetailsSource = Callable[[int], Awaitable["TeamDetails"]]
+"""``details(contest_id)``: the teams' public groups and affiliations (see
+:mod:`server.scoreboard.team_details`)."""
 
 
 def parse_header(message: bytes) -> tuple[int, int, bytes]:
@@ -89,17 +93,25 @@ def parse_header(message: bytes) -> tuple[int, int, bytes]:
     return int(base), int(version), body
 
 
-def board_rows(board: Board) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
-    """The board's head and its rows as JSON-able dicts (rows keyed by team id, with ``pos``)."""
+def board_rows(board: Board, details: TeamDetails | None = None
+               ) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """The board's head and its rows as JSON-able dicts (rows keyed by team id, with ``pos``).
+
+    ``details`` (:func:`server.scoreboard.team_details.team_details`) adds the public groups
+    to the head (``groups``: the spectators' filter) and each row's ``groups`` (ids) and
+    ``affiliation``."""
     data = board.as_dict()
     rows = data.pop("rows")
     contest = board.contest
+    catalog, teams = details if details is not None else ([], {})
     head = {**data, "reveal": getattr(board, "reveal", None), "empty": not rows,
             # What pages and the read fast path depend on: a change bumps the version.
-            "title": contest.title, "visibility": contest.visibility, "theme": contest.theme}
+            "title": contest.title, "visibility": contest.visibility, "theme": contest.theme,
+            "groups": catalog}
     out: dict[int, dict[str, Any]] = {}
+    none: dict[str, Any] = {"groups": [], "affiliation": ""}
     for pos, row in enumerate(rows, start=1):  # type: ignore[arg-type]
-        out[row["team_id"]] = {"pos": pos, **row}
+        out[row["team_id"]] = {"pos": pos, **row, **teams.get(row["team_id"], none)}
     return head, out
 
 
@@ -281,8 +293,9 @@ class LiveBoards:
 
     def __init__(self, store: LiveStore, themes: ThemeEnvironments, source: BoardSource,
                  publish: Publisher | None, *, prefix: str = "podium:",
-                 max_age: float = 10.0) -> None:
+                 max_age: float = 10.0, details: DetailsSource | None = None) -> None:
         self.store = store
+        self._details = details
         self.themes = themes
         self._source = source
         self._publish = publish
@@ -325,6 +338,8 @@ class LiveBoards:
                 if built is None:
                     return
                 fresh, boards = built
+                details = (await self._details(contest_id)
+                           if self._details is not None else None)
                 self._boards[contest_id] = boards.get("jury")
                 shared: dict[int, tuple[dict[str, Any], dict[int, dict[str, Any]]]] = {}
                 for view in VIEWS:
@@ -332,7 +347,7 @@ class LiveBoards:
                     if board is not None:
                         # One board object for both views (nothing hidden): converted once.
                         if id(board) not in shared:
-                            shared[id(board)] = board_rows(board)
+                            shared[id(board)] = board_rows(board, details)
                         await self._refresh_view(fresh, view, board, shared[id(board)])
                 self._done[contest_id] = target
         except Exception:
