@@ -6,10 +6,12 @@ import base64
 import json
 from typing import Any
 
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar import Controller, Request, Response, Router, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException, ValidationException
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel import col, select
 
@@ -20,6 +22,8 @@ from server.actions.users import get_user
 from server.models import Contest, ContestLanguage, ContestProblem, Problem, Submission, SubmissionFile, Team, User, utcnow
 from server.plugins import PluginError
 from server.web.auth import (
+    managers_only,
+    staff_only,
     CurrentUser,
     can_see_contest,
     current_api_user,
@@ -82,7 +86,7 @@ class AuthController(Controller):
 class UserController(Controller):
     path = "/users"
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Create a user (admins)")
+    @post("/", guards=[managers_only], status_code=HTTP_201_CREATED, summary="Create a user (admins)")
     async def create(self, request: Request, data: JSONBody[UserIn], user: CurrentUser) -> UserOut:
         actor = require_staff(user, manage=True)
         if data.role == "admin" and actor.role != "admin":
@@ -96,7 +100,7 @@ class UserController(Controller):
 class CatalogController(Controller):
     path = "/"
 
-    @get("/plugins", summary="Loaded plugins and what they provide (staff)")
+    @get("/plugins", guards=[staff_only], summary="Loaded plugins and what they provide (staff)")
     async def plugins(self, request: Request, user: CurrentUser) -> list[dict[str, Any]]:
         require_staff(user)
         return services_of(request).plugins.describe()
@@ -118,14 +122,14 @@ class CatalogController(Controller):
 class ProblemController(Controller):
     path = "/problems"
 
-    @get("/", summary="The problem bank (staff)")
+    @get("/", guards=[staff_only], summary="The problem bank (staff)")
     async def list(self, request: Request, user: CurrentUser) -> list[ProblemOut]:
         require_staff(user)
         async with services_of(request).db.session() as session:
             rows = await session.exec(select(Problem).order_by(col(Problem.slug)))
             return [ProblemOut.of(p) for p in rows]
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Create a problem (organizers)")
+    @post("/", guards=[managers_only], status_code=HTTP_201_CREATED, summary="Create a problem (organizers)")
     async def create(self, request: Request, data: JSONBody[ProblemIn], user: CurrentUser) -> ProblemOut:
         actor = require_staff(user, manage=True)
         problem = await actions.create_problem(services_of(request), actor=actor,
@@ -146,7 +150,7 @@ class ContestController(Controller):
         return [ContestOut.of(c, now=now, staff=staff) for c in contests
                 if await can_see_contest(services, c, user)]
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Create a contest (organizers)")
+    @post("/", guards=[managers_only], status_code=HTTP_201_CREATED, summary="Create a contest (organizers)")
     async def create(self, request: Request, data: JSONBody[ContestIn], user: CurrentUser) -> ContestOut:
         actor = require_staff(user, manage=True)
         contest = await actions.create_contest(services_of(request), actor=actor,
@@ -158,7 +162,7 @@ class ContestController(Controller):
         contest = await _visible_contest(request, slug, user)
         return ContestOut.of(contest, now=utcnow(), staff=is_staff(user))
 
-    @patch("/{slug:str}", summary="Change a contest (organizers)")
+    @patch("/{slug:str}", guards=[managers_only], summary="Change a contest (organizers)")
     async def update(self, request: Request, slug: FromPath[str], data: JSONBody[ContestPatch],
                      user: CurrentUser) -> ContestOut:
         actor = require_staff(user, manage=True)
@@ -166,7 +170,7 @@ class ContestController(Controller):
         contest = await actions.update_contest(services_of(request), slug, actor=actor, **changes)
         return ContestOut.of(contest, now=utcnow(), staff=True)
 
-    @put("/{slug:str}/plugins/{name:str}", summary="Enable or configure a plugin (organizers)")
+    @put("/{slug:str}/plugins/{name:str}", guards=[managers_only], summary="Enable or configure a plugin (organizers)")
     async def configure_plugin(self, request: Request, slug: FromPath[str], name: FromPath[str],
                                data: JSONBody[dict[str, Any]], user: CurrentUser) -> ContestOut:
         actor = require_staff(user, manage=True)
@@ -174,7 +178,7 @@ class ContestController(Controller):
                                                  actor=actor)
         return ContestOut.of(contest, now=utcnow(), staff=True)
 
-    @delete("/{slug:str}/plugins/{name:str}", status_code=HTTP_200_OK,
+    @delete("/{slug:str}/plugins/{name:str}", guards=[managers_only], status_code=HTTP_200_OK,
             summary="Disable a plugin (organizers)")
     async def disable_plugin(self, request: Request, slug: FromPath[str], name: FromPath[str],
                              user: CurrentUser) -> ContestOut:
@@ -196,7 +200,7 @@ class ContestController(Controller):
                 .order_by(col(ContestProblem.ordinal), col(ContestProblem.label)))
             return [ContestProblemOut.of(link, p) for link, p in rows]
 
-    @post("/{slug:str}/problems", status_code=HTTP_201_CREATED,
+    @post("/{slug:str}/problems", guards=[managers_only], status_code=HTTP_201_CREATED,
           summary="Add a problem to the contest (organizers)")
     async def add_problem(self, request: Request, slug: FromPath[str], data: JSONBody[ContestProblemIn],
                           user: CurrentUser) -> ContestProblemOut:
@@ -210,7 +214,7 @@ class ContestController(Controller):
         assert problem is not None
         return ContestProblemOut.of(link, problem)
 
-    @put("/{slug:str}/languages/{language:str}", summary="Enable a language (organizers)")
+    @put("/{slug:str}/languages/{language:str}", guards=[managers_only], summary="Enable a language (organizers)")
     async def enable_language(self, request: Request, slug: FromPath[str], language: FromPath[str],
                               user: CurrentUser) -> list[str]:
         actor = require_staff(user, manage=True)
@@ -239,7 +243,7 @@ class ContestController(Controller):
                                       .order_by(col(Team.name)))
             return [TeamOut.of(t) for t in rows if staff or not t.hidden]
 
-    @post("/{slug:str}/teams", status_code=HTTP_201_CREATED, summary="Create a team (organizers)")
+    @post("/{slug:str}/teams", guards=[managers_only], status_code=HTTP_201_CREATED, summary="Create a team (organizers)")
     async def create_team(self, request: Request, slug: FromPath[str], data: JSONBody[TeamIn],
                           user: CurrentUser) -> TeamOut:
         actor = require_staff(user, manage=True)
@@ -365,8 +369,24 @@ class SubmissionController(Controller):
                      "content": base64.b64encode(f.content).decode()} for f in files]
 
 
+OPEN_WRITES = frozenset({"/api/v1/auth/token"})
+
+
+async def writes_need_a_token(connection: ASGIConnection[Any, Any, Any, Any],
+                              _: BaseRouteHandler) -> None:
+    """Every API write needs a bearer token, checked before the body is read: an anonymous
+    caller gets 401, never a 400 about a body it had no right to send."""
+    if connection.scope.get("method", "GET") in ("GET", "HEAD", "OPTIONS"):
+        return
+    if connection.scope["path"] in OPEN_WRITES:
+        return
+    if await current_api_user(connection) is None:  # type: ignore[arg-type]
+        raise NotAuthorizedException("authentication required")
+
+
 api_router = Router(
     path="/api/v1",
+    guards=[writes_need_a_token],
     route_handlers=[AuthController, UserController, CatalogController, ProblemController,
                     ContestController, SubmissionController, RejudgingController,
                     LeaderboardController, FreezeController],

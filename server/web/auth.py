@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from sqlmodel import select
@@ -14,7 +16,11 @@ from server.models import Contest, Role, TeamMember, User, Visibility
 from server.services import Services
 
 __all__ = [
+    "MANAGER_ROLES",
     "STAFF_ROLES",
+    "admins_only",
+    "managers_only",
+    "staff_only",
     "CurrentUser",
     "can_see_contest",
     "current_api_user",
@@ -79,6 +85,28 @@ def require_user(user: User | None) -> User:
     if user is None:
         raise NotAuthorizedException("authentication required")
     return user
+
+
+def _role_guard(roles: frozenset[str], refusal: str) -> Any:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        # The route's own user dependency decides how (token only for the API, token or
+        # session for pages); guards run before the body is read.
+        allow_session = not connection.scope["path"].startswith("/api/")
+        user = await current_user(connection, allow_session=allow_session)  # type: ignore[arg-type]
+        if user is None:
+            raise NotAuthorizedException("authentication required")
+        if user.role not in roles:
+            raise PermissionDeniedException(refusal)
+
+    return guard
+
+
+staff_only = _role_guard(STAFF_ROLES, "jury, organizers and admins only")
+"""Route guard: jury, organizers and admins (401 without credentials, 403 for others)."""
+managers_only = _role_guard(MANAGER_ROLES, "organizers only")
+"""Route guard: organizers and admins."""
+admins_only = _role_guard(frozenset({Role.ADMIN.value}), "admins only")
+"""Route guard: admins."""
 
 
 def require_staff(user: User | None, *, manage: bool = False) -> User:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from server.actions import leaderboards as lb
 from server.models import Leaderboard, Role, User
-from server.web.auth import CurrentUser, is_staff, require_user, services_of
+from server.web.auth import CurrentUser, admins_only, is_staff, require_user, services_of
 
 __all__ = ["EntryOut", "LeaderboardController", "LeaderboardIn", "LeaderboardOut", "ScoresIn"]
 
@@ -131,7 +131,7 @@ class LeaderboardController(Controller):
         boards = await lb.list_leaderboards(services_of(request), include_private=is_staff(user))
         return [LeaderboardOut.of(b) for b in boards]
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Create a leaderboard (admins)")
+    @post("/", guards=[admins_only], status_code=HTTP_201_CREATED, summary="Create a leaderboard (admins)")
     async def create(self, request: Request, data: JSONBody[LeaderboardIn],
                      user: CurrentUser) -> LeaderboardOut:
         actor = _require_admin(user)
@@ -179,7 +179,7 @@ class LeaderboardController(Controller):
         board = await _readable(request, ref, user)
         return {"count": await lb.count_entries(services_of(request), board)}
 
-    @post("/{ref:str}/scores", status_code=HTTP_200_OK,
+    @post("/{ref:str}/scores", guards=[admins_only], status_code=HTTP_200_OK,
           summary="Submit a batch of scores (admins and integrations with an admin token)")
     async def scores(self, request: Request, ref: FromPath[str], data: JSONBody[ScoresIn],
                      user: CurrentUser) -> ScoresOut:
@@ -189,18 +189,18 @@ class LeaderboardController(Controller):
                                          mode=data.mode, actor=actor)
         return ScoresOut(entries=[None if e is None else EntryOut.of(e) for e in entries])
 
-    @post("/{ref:str}/reset", status_code=HTTP_200_OK, summary="Empty the leaderboard (admins)")
+    @post("/{ref:str}/reset", guards=[admins_only], status_code=HTTP_200_OK, summary="Empty the leaderboard (admins)")
     async def reset(self, request: Request, ref: FromPath[str],
                     user: CurrentUser) -> dict[str, int]:
         actor = _require_admin(user)
         return {"removed": await lb.reset_leaderboard(services_of(request), ref, actor=actor)}
 
-    @delete("/{ref:str}", summary="Delete the leaderboard (admins)")
+    @delete("/{ref:str}", guards=[admins_only], summary="Delete the leaderboard (admins)")
     async def remove(self, request: Request, ref: FromPath[str], user: CurrentUser) -> None:
         actor = _require_admin(user)
         await lb.delete_leaderboard(services_of(request), ref, actor=actor)
 
-    @delete("/{ref:str}/player/{player:str}", summary="Remove a player's entry (admins)")
+    @delete("/{ref:str}/player/{player:str}", guards=[admins_only], summary="Remove a player's entry (admins)")
     async def remove_player(self, request: Request, ref: FromPath[str], player: FromPath[str],
                             user: CurrentUser) -> None:
         actor = _require_admin(user)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.actions.judging import RejudgingSummary, judgings_of, list_rejudgings, rejudge
 from server.models import Judging
-from server.web.auth import CurrentUser, require_staff, services_of
+from server.web.auth import CurrentUser, require_staff, services_of, staff_only
 
 __all__ = ["JudgingOut", "RejudgingController", "RejudgingIn", "RejudgingOut"]
 
@@ -89,7 +89,7 @@ class JudgingOut(BaseModel):
 class RejudgingController(Controller):
     path = "/"
 
-    @post("/contests/{slug:str}/rejudgings", status_code=HTTP_201_CREATED,
+    @post("/contests/{slug:str}/rejudgings", guards=[staff_only], status_code=HTTP_201_CREATED,
           summary="Rejudge a submission, a problem or a contest (jury)")
     async def create(self, request: Request, slug: FromPath[str], data: JSONBody[RejudgingIn],
                      user: CurrentUser) -> RejudgingOut:
@@ -102,13 +102,13 @@ class RejudgingController(Controller):
                        if s.rejudging.id == created.id)
         return RejudgingOut.of(summary)
 
-    @get("/contests/{slug:str}/rejudgings", summary="The contest's rejudgings (jury)")
+    @get("/contests/{slug:str}/rejudgings", guards=[staff_only], summary="The contest's rejudgings (jury)")
     async def list(self, request: Request, slug: FromPath[str],
                    user: CurrentUser) -> list[RejudgingOut]:
         require_staff(user)
         return [RejudgingOut.of(s) for s in await list_rejudgings(services_of(request), slug)]
 
-    @get("/submissions/{submission_id:int}/judgings",
+    @get("/submissions/{submission_id:int}/judgings", guards=[staff_only],
          summary="Every judging of a submission, newest first (jury)")
     async def judgings(self, request: Request, submission_id: FromPath[int],
                        user: CurrentUser) -> list[JudgingOut]:

@@ -13,6 +13,7 @@ from server.hooks import hookimpl
 from tests.web import (  # noqa: F401 (fast_passwords is an autouse fixture)
     API,
     auth,
+    csrf_of,
     fast_passwords,
     InApp,
     plugin_client,
@@ -64,11 +65,28 @@ async def test_pages_set_a_csrf_cookie(client) -> None:
     csrf = cookies["csrftoken"]
     assert len(csrf.split(";")[0].split("=", 1)[1]) >= 64
     assert "SameSite=lax" in csrf
-    assert "Secure" in csrf  # the tests run in production mode (a database URL is set)
-    session = cookies["session"]
-    assert "HttpOnly" in session
-    assert "SameSite=lax" in session
-    assert "Secure" in session
+    assert "Secure" not in csrf  # PODIUM_SECURE_COOKIES is off by default (plain HTTP works)
+    assert "session" not in cookies  # an anonymous visitor gets no session
+
+
+@pytest.mark.parametrize("secure", [True, False])
+async def test_session_and_csrf_cookies_follow_secure_cookies(make_settings, db_url,
+                                                              secure: bool) -> None:
+    settings = make_settings(database_url=db_url, secure_cookies=secure)
+    async with plugin_client(settings, {}, base_url="https://testserver.local") as client:
+        InApp(client).create_user("ada", password="correct horse")
+        token = await csrf_of(client)
+        response = await client.post("/login", headers={"accept": "text/html"},
+                                     follow_redirects=False, data={
+                                         "_csrf_token": token, "username": "ada",
+                                         "password": "correct horse"})
+        assert response.status_code == 303
+        session = next(c for c in response.headers.get_list("set-cookie")
+                       if c.startswith("session="))
+        assert "HttpOnly" in session and "SameSite=lax" in session
+        assert ("Secure" in session) is secure
+        page = await client.get("/login")  # a new visitor's CSRF cookie
+        assert page.status_code == 200
 
 
 async def test_api_posts_need_no_csrf_token(client) -> None:

@@ -1,0 +1,1 @@
+"""Browser tests: Playwright driving the distribution's Chromium against real server processes."""
