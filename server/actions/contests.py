@@ -31,9 +31,12 @@ __all__ = [
     "configure_plugin",
     "create_contest",
     "create_problem",
+    "disable_language",
     "disable_plugin",
     "enable_language",
     "update_contest",
+    "update_contest_problem",
+    "update_problem",
 ]
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -44,7 +47,7 @@ SCORE_FIELDS = {"start_at", "end_at", "freeze_at", "unfreeze_at", "unfrozen", "s
                 "scoring_settings"}
 EDITABLE = {"title", "description", "start_at", "end_at", "freeze_at", "unfreeze_at",
             "unfrozen", "timezone", "scoring_rule", "scoring_settings", "theme", "visibility",
-            "registration_mode", "is_practice"}
+            "registration_mode", "is_practice", "registration_code_hash"}
 
 
 def _check_slug(slug: str) -> None:
@@ -133,6 +136,7 @@ async def create_contest(
     registration_mode: str = RegistrationMode.CLOSED.value,
     is_practice: bool = False,
     external_id: str | None = None,
+    registration_code_hash: str | None = None,
     actor: User | None = None,
 ) -> Contest:
     _check_slug(slug)
@@ -141,7 +145,7 @@ async def create_contest(
         end_at=end_at, freeze_at=freeze_at, unfreeze_at=unfreeze_at, scoring_rule=scoring_rule,
         scoring_settings=scoring_settings or {}, timezone=timezone, theme=theme,
         visibility=visibility, registration_mode=registration_mode, is_practice=is_practice,
-        external_id=external_id,
+        external_id=external_id, registration_code_hash=registration_code_hash,
     )
     _validate(services, contest)
     contest.plugins = _validated_plugins(services, plugins or {})
@@ -344,3 +348,112 @@ async def enable_language(
             audit(session, actor=actor, action="contest.language", object_type="contest",
                   object_id=contest.id, contest_id=contest.id, data={"language": language})
     await emit(services, contest, "contest.languages", {"id": contest.id, "enabled": language})
+
+
+async def disable_language(
+    services: Services, contest_ref: int | str, language: str, *, actor: User | None = None
+) -> None:
+    """Stop accepting submissions in ``language`` (earlier submissions keep their language)."""
+    async with unit_of_work(services) as session:
+        contest = await contest_by_ref(session, contest_ref)
+        existing = await session.get(ContestLanguage, (contest.id, language))
+        if existing is None:
+            raise NotFound(f"language {language!r} is not enabled for contest {contest.slug!r}")
+        await session.delete(existing)
+        audit(session, actor=actor, action="contest.language", object_type="contest",
+              object_id=contest.id, contest_id=contest.id,
+              data={"language": language, "disabled": True})
+    await emit(services, contest, "contest.languages", {"id": contest.id, "disabled": language})
+
+
+PROBLEM_EDITABLE = {"title", "statement", "statement_format", "time_limit_ms", "memory_limit_mb",
+                    "output_limit_kb", "checker", "checker_flags", "difficulty", "tags", "source"}
+
+
+async def update_problem(
+    services: Services, ref: int | str, *, actor: User | None = None, **changes: Any
+) -> Problem:
+    """Change a bank problem's title, statement, limits or checker (same checks as creating)."""
+    unknown = set(changes) - PROBLEM_EDITABLE
+    if unknown:
+        raise Invalid(f"cannot change {', '.join(sorted(unknown))}")
+    if "title" in changes:
+        if not str(changes["title"]).strip():
+            raise Invalid("title must not be empty", field="title")
+        changes["title"] = str(changes["title"]).strip()
+    if changes.get("statement_format", "markdown") not in {"markdown", "html", "latex", "text"}:
+        raise Invalid("statement format must be markdown, html, latex or text",
+                      field="statement_format")
+    for name, low, high, unit in (("time_limit_ms", 1, 60_000, "ms"),
+                                  ("memory_limit_mb", 1, 16_384, "MB"),
+                                  ("output_limit_kb", 1, 1_048_576, "KB")):
+        if name in changes and not low <= changes[name] <= high:
+            raise Invalid(f"{name.split('_')[0]} limit must be {low}..{high} {unit}", field=name)
+    if "checker" in changes and changes["checker"] != "custom" \
+            and changes["checker"] not in services.plugins.checkers:
+        raise Invalid(f"no checker named {changes['checker']!r}", field="checker")
+    async with unit_of_work(services) as session:
+        if isinstance(ref, int):
+            problem = await get_or_404(session, Problem, ref, "problem")
+        else:
+            problem = (await session.exec(select(Problem).where(Problem.slug == ref))).first()
+            if problem is None:
+                raise NotFound(f"problem {ref!r} does not exist")
+        touched = {k: v for k, v in changes.items() if getattr(problem, k) != v}
+        for key, value in touched.items():
+            setattr(problem, key, value)
+        problem.updated_at = utcnow()
+        session.add(problem)
+        audit(session, actor=actor, action="problem.update", object_type="problem",
+              object_id=problem.id,
+              data={k: v for k, v in touched.items() if k != "statement"}
+              | ({"statement": True} if "statement" in touched else {}))
+    await publish(services, "problem.updated", {"id": problem.id, "slug": problem.slug,
+                                                "changed": sorted(touched)})
+    return problem
+
+
+async def update_contest_problem(
+    services: Services,
+    contest_ref: int | str,
+    label: str,
+    *,
+    new_label: str | None = None,
+    points: float | None = None,
+    color: str | None = None,
+    ordinal: int | None = None,
+    actor: User | None = None,
+) -> ContestProblem:
+    """Change a contest problem's label, points, colour (``""`` clears it) or position."""
+    if new_label is not None and not LABEL_RE.match(new_label):
+        raise Invalid("label must be 1-16 letters or digits", field="label")
+    if points is not None and points < 0:
+        raise Invalid("points must not be negative", field="points")
+    if color and not COLOR_RE.match(color):
+        raise Invalid("colour must look like #1a2b3c", field="color")
+    async with unit_of_work(services, conflict=f"label {new_label!r} is already in the contest"
+                            ) as session:
+        contest = await contest_by_ref(session, contest_ref)
+        link = (await session.exec(select(ContestProblem).where(
+            ContestProblem.contest_id == contest.id, ContestProblem.label == label))).first()
+        if link is None:
+            raise NotFound(f"contest {contest.slug!r} has no problem {label!r}")
+        before = {"label": link.label, "points": link.points, "color": link.color,
+                  "ordinal": link.ordinal}
+        if new_label is not None:
+            link.label = new_label
+        if points is not None:
+            link.points = points
+        if color is not None:
+            link.color = color or None
+        if ordinal is not None:
+            link.ordinal = ordinal
+        session.add(link)
+        await session.flush()
+        audit(session, actor=actor, action="contest.problem.update",
+              object_type="contest_problem", object_id=link.id, contest_id=contest.id,
+              data={"before": before, "label": link.label, "points": link.points,
+                    "color": link.color, "ordinal": link.ordinal})
+    await rebuild_standings(services, contest.id)  # type: ignore[arg-type]
+    await emit(services, contest, "contest.problems", {"id": contest.id, "changed": label})
+    return link
