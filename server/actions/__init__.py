@@ -4,6 +4,12 @@ Routes, CLI commands and plugins call these; they never write tables themselves.
 """
 
 from server.actions.badges import award_badge
+from server.actions.clarifications import (
+    answer_clarification,
+    ask_clarification,
+    broadcast_clarification,
+    create_announcement,
+)
 from server.actions.contests import (
     add_contest_problem,
     configure_plugin,
@@ -52,10 +58,14 @@ __all__ = [
     "NotFound",
     "add_contest_problem",
     "add_team_member",
+    "answer_clarification",
+    "ask_clarification",
     "authenticate",
     "award_badge",
+    "broadcast_clarification",
     "configure_plugin",
     "create_affiliation",
+    "create_announcement",
     "create_api_token",
     "create_contest",
     "create_group",

@@ -10,16 +10,13 @@ from litestar import Request, Response, Router, get
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 from litestar.di import Provide
-from litestar.params import FromPath
-from litestar.exceptions import NotFoundException
 from sqlmodel import col, select
 
-from server import actions, i18n
-from server.actions.base import contest_by_ref
-from server.models import Contest, ContestProblem, Problem, User, utcnow
+from server import i18n
+from server.models import Contest, User, utcnow
 from server.plugins import PluginError
 from server.themes import ThemeEnvironments, template_filters
-from server.web.live import board_html, scoreboard_page
+from server.web.live import scoreboard_page
 from server.web.forms import pop_flashes
 from server.web.auth import (
     MANAGER_ROLES,
@@ -112,29 +109,5 @@ async def home(request: Request, user: CurrentUser) -> Response[str]:
                         states={c.id: c.state_at(now).value for c in visible})
 
 
-@get("/contests/{slug:str}", name="contest", include_in_schema=False)
-async def contest_page(request: Request, slug: FromPath[str], user: CurrentUser) -> Response[str]:
-    services = services_of(request)
-    async with services.db.session() as session:
-        try:
-            contest = await contest_by_ref(session, slug)
-        except actions.NotFound:
-            raise NotFoundException(f"contest {slug!r} does not exist") from None
-        problems = list(await session.exec(
-            select(ContestProblem, Problem)
-            .join(Problem, Problem.id == ContestProblem.problem_id)  # type: ignore[arg-type]
-            .where(ContestProblem.contest_id == contest.id)
-            .order_by(col(ContestProblem.ordinal), col(ContestProblem.label))))
-    if not await can_see_contest(services, contest, user):
-        raise NotFoundException(f"contest {slug!r} does not exist")
-    state = contest.state_at(utcnow()).value
-    if state == "scheduled" and not is_staff(user):
-        problems = []
-    html, board_error = await board_html(request, contest, "public")
-    return await render(request, "contest.html", contest=contest, state=state,
-                        problems=problems, board_html=html, board_error=board_error,
-                        ws_url=f"/contests/{contest.slug}/scoreboard/ws")
-
-
-page_router = Router(path="/", route_handlers=[home, contest_page, scoreboard_page],
+page_router = Router(path="/", route_handlers=[home, scoreboard_page],
                      dependencies={"user": Provide(current_page_user)})
