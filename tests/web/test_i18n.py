@@ -1,0 +1,64 @@
+"""Translations: strings are extractable with Babel, and a compiled catalog changes the pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+
+from server import i18n
+from tests.web import HTML, fast_passwords  # noqa: F401 (fast_passwords is an autouse fixture)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _extract() -> dict[str, list[str]]:
+    """msgid -> files, extracted the way babel.cfg says (templates with the i18n extension)."""
+    method_map = [("server/**.py", "python"), ("themes/**/templates/**.html", "jinja2")]
+    options = {"themes/**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    found: dict[str, list[str]] = {}
+    for filename, _lineno, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map, options, keywords={"_": None, "gettext": None,
+                                                      "ngettext": (1, 2)}):
+        key = message if isinstance(message, str) else message[0]
+        found.setdefault(key, []).append(filename)
+    return found
+
+
+def test_page_strings_are_extracted() -> None:
+    messages = _extract()
+    assert len(messages) > 80
+    for text in ("Log in", "Create my account", "Your team", "Join code",
+                 "Too many failed logins. Try again in %(n)d minute(s)."):
+        assert text in messages, text
+    assert any(f.startswith("themes/default/templates/admin/") for fs in messages.values()
+               for f in fs)
+
+
+@pytest.fixture
+def norwegian(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    catalog = Catalog(locale="nb")
+    catalog.add("Log in", "Logg inn")
+    catalog.add("Wrong username or password.", "Feil brukernavn eller passord.")
+    folder = tmp_path / "nb" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with (folder / "messages.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.translations.cache_clear()
+    yield tmp_path
+    i18n.translations.cache_clear()
+
+
+async def test_a_catalog_translates_pages_by_accept_language(client: Any, norwegian: Path) -> None:
+    assert i18n.available_locales() == ["en", "nb"]
+    english = await client.get("/login", headers=HTML)
+    assert "<h1>Log in</h1>" in english.text and '<html lang="en">' in english.text
+    page = await client.get("/login", headers={**HTML, "accept-language": "nb-NO,nb;q=0.9"})
+    assert "<h1>Logg inn</h1>" in page.text
+    assert '<html lang="nb">' in page.text
+    assert "No account yet?" in page.text  # what the catalog lacks stays English
