@@ -31,13 +31,16 @@
   // Times: the server writes UTC; show them in the viewer's time zone, the contest's on hover.
   var fmt = { dateStyle: "medium", timeStyle: "short" };
   function localTimes(root) {
+    // The zone the user chose in their account settings, else the browser's.
+    var own = document.body && document.body.dataset.userTz;
+    var mine = own ? Object.assign({ timeZone: own }, fmt) : fmt;
     var nodes = (root || document).querySelectorAll("time[datetime]:not([data-local])");
     for (var i = 0; i < nodes.length; i++) {
       var el = nodes[i], when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) continue;
       el.dataset.local = "1";
       try {
-        el.textContent = when.toLocaleString(undefined, fmt);
+        el.textContent = when.toLocaleString(undefined, mine);
         var tz = el.dataset.tz;
         if (tz) el.title = when.toLocaleString(undefined, Object.assign({ timeZone: tz }, fmt)) + " (" + tz + ")";
         else el.title = el.getAttribute("datetime");
