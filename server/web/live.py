@@ -107,11 +107,17 @@ async def board_html(request: Request, contest: Contest, view: str) -> tuple[str
 @get(["/contests/{slug:str}/scoreboard", "/contests/{slug:str}/reveal"], name="scoreboard",
      include_in_schema=False)
 async def scoreboard_page(request: Request, slug: FromPath[str], user: CurrentUser,
-                          view: FromQuery[str] = "public") -> Response[str]:
+                          view: FromQuery[str] = "public",
+                          theme: FromQuery[str | None] = None) -> Response[str]:
     """The live scoreboard; ``/reveal`` is the same board in large type for the projector while
-    the jury steps through the reveal (``POST /api/v1/contests/{slug}/reveal/next``)."""
+    the jury steps through the reveal (``POST /api/v1/contests/{slug}/reveal/next``).
+
+    ``?theme=NAME`` shows the page in another available theme (``projector`` for a big screen)
+    whatever the contest's own; the rows themselves stay those of the contest's theme."""
     from server.web.pages import render
 
+    if theme is not None and theme not in request.app.state.themes.themes:
+        raise ValidationException(f"no theme named {theme!r}")
     services = services_of(request)
     anonymous = view == "public" and user is None
     fast = await services.live.public_state(slug) if anonymous else None
@@ -133,6 +139,7 @@ async def scoreboard_page(request: Request, slug: FromPath[str], user: CurrentUs
     no_token: dict[str, Any] = (
         {"csrf_token": "", "csrf_input": lambda: ""} if user is None else {})
     response = await render(request, "scoreboard.html", contest=contest, view=view,
+                            theme=theme,
                             board_html=html, board_error=error, reveal_page=reveal,
                             ws_url=f"/contests/{contest.slug}/scoreboard/ws{query}", **no_token)
     if fast is not None and not request.query_params and not reveal:
