@@ -138,7 +138,8 @@ def parse_users_csv(data: bytes | str) -> list[UserRow]:
         text = data.removeprefix("\ufeff")
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
+                        skipinitialspace=True)
     try:
         header = next(reader)
     except StopIteration:
