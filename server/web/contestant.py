@@ -323,7 +323,7 @@ async def _languages(request: Request, contest: Contest) -> list[tuple[str, str]
             select(ContestLanguage.language).where(ContestLanguage.contest_id == contest.id)
             .order_by(col(ContestLanguage.language))))
     catalog = services.plugins.languages
-    return [(name, getattr(catalog[name], "title", "") or name)
+    return [(name, getattr(catalog.get(name), "title", "") or name)
             for name in names if name in catalog]
 
 
