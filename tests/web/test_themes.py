@@ -263,3 +263,65 @@ async def test_services_see_the_plugin_theme(settings, plugin: ThemePlugin) -> N
         assert registry is client.app.state.plugins
         assert registry.themes == {"mytheme": plugin.folder}
         assert "mytheme_plugin" in registry.names
+
+
+# ------------------------------------------------- a plugin shipping templates and a theme
+
+
+class StadiumPlugin:
+    """One plugin that ships both a template folder (a sponsor line on every scoreboard, by
+    wrapping the default's `_live_board.html`) and a theme with a stylesheet."""
+
+    def __init__(self, root: Path) -> None:
+        self.templates = root / "templates"
+        self.theme = root / "stadium"
+        self.templates.mkdir(parents=True)
+        (self.theme / "templates").mkdir(parents=True)
+        (self.theme / "static").mkdir()
+        (self.templates / "_live_board.html").write_text(
+            '<p class="sponsor">Board sponsored by ACME</p>\n'
+            '{% include "default:_live_board.html" %}\n')
+        (self.theme / "templates" / "base.html").write_text(
+            '{% extends "default:base.html" %}\n'
+            '{% block theme_css %}{{ super() }}'
+            '<link rel="stylesheet" href="/static/stadium/stadium.css">{% endblock %}\n')
+        (self.theme / "static" / "stadium.css").write_text("body { background: green; }\n")
+
+    @hookimpl
+    def podium_template_dirs(self) -> list[Path]:
+        return [self.templates]
+
+    @hookimpl
+    def podium_themes(self) -> dict[str, Path]:
+        return {"stadium": self.theme}
+
+
+async def test_a_plugin_ships_a_template_and_a_theme(settings, tmp_path: Path) -> None:
+    async with plugin_client(settings, {"stadium": StadiumPlugin(tmp_path / "p")}) as client:
+        world_with_tokens(client, teams=1)
+        board = await client.get("/contests/spring/scoreboard")
+        assert board.status_code == 200
+        # The plugin's template wraps the default one: the live board is still there.
+        assert '<p class="sponsor">Board sponsored by ACME</p>' in board.text
+        assert 'ws-connect="/contests/spring/scoreboard/ws"' in board.text
+        assert '<tr id="row-' in board.text
+        assert "stadium.css" not in board.text
+        # Its theme: chosen by a spectator (?theme=) or by the contest; its static file served.
+        themed = await client.get("/contests/spring/scoreboard?theme=stadium")
+        assert themed.status_code == 200
+        assert '<link rel="stylesheet" href="/static/stadium/stadium.css">' in themed.text
+        assert '<link rel="stylesheet" href="/static/default/scoreboard.css">' in themed.text
+        assert "Board sponsored by ACME" in themed.text
+        assert re.search(r'<body class="theme-stadium page-scoreboard"', themed.text)
+        assert "green" in (await client.get("/static/stadium/stadium.css")).text
+        world = InApp(client)
+        world.update_contest("spring", theme="stadium")
+        assert "stadium.css" in (await client.get("/contests/spring/scoreboard")).text
+
+
+async def test_without_its_plugin_a_theme_is_refused_by_the_scoreboard(client) -> None:
+    world_with_tokens(client, teams=1)
+    refused = await client.get("/contests/spring/scoreboard?theme=stadium")
+    assert refused.status_code == 400
+    assert (await client.get("/static/stadium/stadium.css")).status_code == 404
+    assert "Board sponsored by ACME" not in (await client.get("/contests/spring/scoreboard")).text
