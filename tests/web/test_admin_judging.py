@@ -99,7 +99,8 @@ async def test_submission_view_shows_source_and_judgings_to_jury_only(
     page = await client.get(url, headers=HTML)
     assert page.status_code == 200
     assert "x = 1 &lt; 2" in page.text  # escaped source
-    assert 'data-n="2"' in page.text  # line numbers
+    assert '<pre class="gutter" aria-hidden="true">1\n2\n</pre>' in page.text  # line numbers
+    assert 'class="language-python" data-highlight' in page.text
     assert "main.py" in page.text and "warning: odd" in page.text
     assert 'class="verdict verdict-WA"' in page.text and "h1" in page.text
     assert 'name="submission_id" value="%d"' % sub.id in page.text  # the rejudge button

@@ -68,5 +68,11 @@
   document.addEventListener("htmx:afterSettle", function () {
     if (selectedId !== null) { var row = current(); if (row) { row.classList.add("selected"); row.setAttribute("aria-selected", "true"); } }
   });
+  // Source code: syntax colours from the vendored highlight.js, when it is there.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.hljs) return;
+    var blocks = document.querySelectorAll("code[data-highlight]");
+    for (var i = 0; i < blocks.length; i++) window.hljs.highlightElement(blocks[i]);
+  });
   window.podiumJury = { select: select, move: move };
 })();
