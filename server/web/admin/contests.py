@@ -793,7 +793,7 @@ async def problem_create(request: Request, user: CurrentUser) -> Response[str]:
     return redirect(request, f"/admin/problems/{slug}")
 
 
-@post("/problems/preview", name="admin:problem-preview")
+@post("/problems/preview", name="admin:problem-preview", status_code=200)
 async def problem_preview(request: Request, user: CurrentUser) -> Response[str]:
     """The statement as contestants will see it (sanitized); a fragment for HTMX."""
     form = await read_form(request)
@@ -802,7 +802,7 @@ async def problem_preview(request: Request, user: CurrentUser) -> Response[str]:
         fmt = "markdown"
     html = render_statement(form.get("statement", ""), fmt)
     if request.headers.get("hx-request"):
-        return Response(f'<div class="statement">{html}</div>',
+        return Response(f'<div class="statement">{html}</div>', status_code=200,
                         media_type="text/html; charset=utf-8")
     return await render_admin(request, "admin/problems_preview.html", section="problems",
                               preview=html)
