@@ -172,6 +172,7 @@ async def test_csv_import_through_the_page(client: AsyncTestClient[Any]) -> None
                                token_from="/admin/users/import",
                                files={"file": ("class.csv", CSV.encode(), "text/csv")})
     assert response.status_code == 201, response.text[:1000]
+    assert response.headers["cache-control"] == "no-store"  # passwords: shown once
     passwords = dict(re.findall(
         r'<a href="/admin/users/\d+">([^<]+)</a></td>[^\n]*\n\s*<td><code class="password">'
         r'([^<]+)</code>', response.text))

@@ -53,6 +53,12 @@ def _check_role_change(actor: User, role: str, target: User | None = None) -> No
         raise PermissionDeniedException("only an admin may change an admin's account")
 
 
+def _no_store(response: Response[str]) -> Response[str]:
+    """A page that shows a password once: no browser or proxy may keep a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _role_options(actor: User | None) -> list[tuple[str, str]]:
     allowed = ROLES if actor is not None and actor.role == Role.ADMIN.value else [
         r for r in ROLES if r != Role.ADMIN.value]
@@ -121,11 +127,11 @@ async def user_create(request: Request, user: CurrentUser) -> Response[Any]:
                                       role_options=_role_options(actor),
                                       status_code=exc.status_code)
         if generated:  # shown once, on this page, never stored in clear
-            return await render_admin(request, "admin/users_edit.html", section="users",
-                                      **await _user_context(request, created.id),  # type: ignore[arg-type]
-                                      form=_user_form(created), errors={},
-                                      new_password=generated,
-                                      role_options=_role_options(actor), status_code=201)
+            return _no_store(await render_admin(
+                request, "admin/users_edit.html", section="users",
+                **await _user_context(request, created.id),  # type: ignore[arg-type]
+                form=_user_form(created), errors={}, new_password=generated,
+                role_options=_role_options(actor), status_code=201))
         flash(request, _("User %(name)s created.") % {"name": created.username}, "success")
         return redirect(request, f"/admin/users/{created.id}")
     return await render_admin(request, "admin/users_new.html", section="users", form=form,
@@ -195,9 +201,10 @@ async def user_save(request: Request, user_id: FromPath[int], user: CurrentUser)
                                   status_code=status)
     if generated:
         context = await _user_context(request, user_id)
-        return await render_admin(request, "admin/users_edit.html", section="users", **context,
-                                  form=_user_form(context["target"]), errors={},
-                                  new_password=generated, role_options=_role_options(actor))
+        return _no_store(await render_admin(
+            request, "admin/users_edit.html", section="users", **context,
+            form=_user_form(context["target"]), errors={}, new_password=generated,
+            role_options=_role_options(actor)))
     flash(request, _("Saved."), "success")
     return redirect(request, f"/admin/users/{user_id}")
 
@@ -245,10 +252,10 @@ async def import_post(request: Request, user: CurrentUser) -> Response[str]:
         else:
             csv_text = result.passwords_csv()
             generated = [u for u in result.users if u.password is not None]
-            return await render_admin(
+            return _no_store(await render_admin(
                 request, "admin/users_import_result.html", section="users", result=result,
                 generated=generated, contest=None, contest_slug=contest,
-                download="data:text/csv;charset=utf-8," + quote(csv_text), status_code=201)
+                download="data:text/csv;charset=utf-8," + quote(csv_text), status_code=201))
     else:
         status = 400
     return await render_admin(request, "admin/users_import.html", section="users",
