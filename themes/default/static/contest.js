@@ -157,6 +157,7 @@
     if (ids.length && slug && /\/clarifications$/.test(location.pathname)) markSeen(slug, ids);
   }
   window.podiumContest = { updateBadge: updateBadge, markSeen: markSeen };
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  // Deferred scripts (CodeMirror, KaTeX) run after this one: start once the document is done.
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start);
 })();
