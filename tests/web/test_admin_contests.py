@@ -180,6 +180,8 @@ async def test_contest_settings_save_and_errors(client) -> None:
     contest = _contest(client, "spring")
     assert (contest.title, contest.visibility, contest.registration_mode) == (
         "Spring renamed", "private", "open")
+    assert contest.start_at == world.start  # shown in minutes, untouched: seconds are kept
+    assert not _rows(client, AuditEntry, AuditEntry.action == "contest.update")
 
 
 async def test_scoring_settings_form_round_trips_and_shows_field_errors(client) -> None:

@@ -120,6 +120,10 @@ def _contest_changes(request: Request, form: Form, *, contest: Contest | None
     }
     for name in TIME_FIELDS:
         changes[name] = _parse_time(form, name, zone, required=name in {"start_at", "end_at"})
+        stored = getattr(contest, name) if contest is not None else None
+        if stored is not None and changes[name] is not None \
+                and stored.replace(second=0, microsecond=0) == changes[name]:
+            changes[name] = stored  # the form shows minutes: an untouched time keeps its seconds
     themes = request.app.state.themes.themes
     if changes["theme"] is not None and changes["theme"] not in themes:
         raise Invalid(_("No such theme."), field="theme")
