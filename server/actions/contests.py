@@ -47,7 +47,8 @@ SCORE_FIELDS = {"start_at", "end_at", "freeze_at", "unfreeze_at", "unfrozen", "s
                 "scoring_settings"}
 EDITABLE = {"title", "description", "start_at", "end_at", "freeze_at", "unfreeze_at",
             "unfrozen", "timezone", "scoring_rule", "scoring_settings", "theme", "visibility",
-            "registration_mode", "is_practice", "registration_code_hash"}
+            "registration_mode", "is_practice", "registration_code_hash", "show_test_results"}
+TEST_RESULTS = ("none", "samples", "all")
 
 
 def _check_slug(slug: str) -> None:
@@ -86,6 +87,9 @@ def _validate(services: Services, c: Contest) -> None:
     if c.visibility not in {v.value for v in Visibility}:
         raise Invalid(f"visibility must be one of {', '.join(v.value for v in Visibility)}",
                       field="visibility")
+    if c.show_test_results not in TEST_RESULTS:
+        raise Invalid(f"shown test results must be one of {', '.join(TEST_RESULTS)}",
+                      field="show_test_results")
     if c.registration_mode not in {m.value for m in RegistrationMode}:
         raise Invalid("registration mode must be one of "
                       f"{', '.join(m.value for m in RegistrationMode)}",
@@ -135,6 +139,7 @@ async def create_contest(
     visibility: str = Visibility.PUBLIC.value,
     registration_mode: str = RegistrationMode.CLOSED.value,
     is_practice: bool = False,
+    show_test_results: str = "samples",
     external_id: str | None = None,
     registration_code_hash: str | None = None,
     actor: User | None = None,
@@ -145,6 +150,7 @@ async def create_contest(
         end_at=end_at, freeze_at=freeze_at, unfreeze_at=unfreeze_at, scoring_rule=scoring_rule,
         scoring_settings=scoring_settings or {}, timezone=timezone, theme=theme,
         visibility=visibility, registration_mode=registration_mode, is_practice=is_practice,
+        show_test_results=show_test_results,
         external_id=external_id, registration_code_hash=registration_code_hash,
     )
     _validate(services, contest)

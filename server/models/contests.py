@@ -73,6 +73,8 @@ class Contest(SQLModel, table=True):
     registration_mode: str = Field(default=RegistrationMode.CLOSED.value, max_length=16)
     registration_code_hash: str | None = Field(default=None, max_length=64)
     is_practice: bool = Field(default=False)
+    show_test_results: str = Field(default="samples", max_length=16)
+    """Per-test results contestants see on their submissions: none, samples or all."""
     external_id: str | None = Field(default=None, max_length=128)
     created_at: datetime = created_field()
     updated_at: datetime = created_field()

@@ -90,8 +90,7 @@ EDITOR_MODES = {"python3": "python", "c": "text/x-csrc", "cpp": "text/x-c++src",
 def test_results_mode(contest: Contest) -> str:
     """Which per-test results contestants see: ``none``, ``samples`` (the default, like
     DOMjudge) or ``all`` (the contest's ``show_test_results``)."""
-    mode = getattr(contest, "show_test_results", None) or "samples"
-    return mode if mode in TEST_RESULTS else "samples"
+    return contest.show_test_results if contest.show_test_results in TEST_RESULTS else "samples"
 
 
 # -- lookups ------------------------------------------------------------------------------

@@ -343,3 +343,41 @@ async def test_socket_checks_origin_and_login(client) -> None:
     with await client.websocket_connect(
             WS, headers={**auth(world.tokens["team0"]), "origin": "http://testserver.local"}) as ws:
         assert _no_message(ws, 0.1)
+
+
+# ------------------------------------------------------------------------ per-test results
+
+
+async def _case_ids(services: Any, slug: str) -> dict[str, int]:
+    from server.models import TestCase
+
+    async with services.db.session() as session:
+        problem = (await session.exec(select(Problem).where(Problem.slug == slug))).one()
+        return {c.name: c.id for c in await session.exec(
+            select(TestCase).where(TestCase.problem_id == problem.id))}
+
+
+async def test_per_test_results_follow_the_contest_setting(client) -> None:
+    world = world_with_tokens(client)
+    app = InApp(client)
+    app(add_test_case, app.services, "spring-a", name="sample-case", input=b"1\n",
+        answer=b"1\n", is_sample=True)
+    app(add_test_case, app.services, "spring-a", name="secret-case", input=b"2\n",
+        answer=b"2\n")
+    cases = app(_case_ids, app.services, "spring-a")
+    sub = solve_in_app(client, world, 0, "A", "", 5)  # queued, then judged here with runs
+    app.record_verdict(sub.id, "WA", job_key="per-test", runs=[
+        {"test_case_id": cases["sample-case"], "verdict": "AC", "cpu_ms": 11},
+        {"test_case_id": cases["secret-case"], "verdict": "WA", "cpu_ms": 12}])
+    url = f"/contests/spring/submissions/{sub.id}"
+    team = {**HTML, **auth(world.tokens["team0"])}
+    seen = {}
+    for mode in ("samples", "all", "none"):
+        app.update_contest(world.contest.id, show_test_results=mode)
+        page = (await client.get(url, headers=team)).text
+        seen[mode] = ("sample-case" in page, "secret-case" in page)
+    assert seen == {"samples": (True, False), "all": (True, True), "none": (False, False)}
+    staff = (await client.get(url, headers={**HTML, **auth(world.tokens["admin"])})).text
+    assert "sample-case" in staff and "secret-case" in staff  # the jury always sees all
+    with pytest.raises(Exception, match="shown test results must be one of"):
+        app.update_contest(world.contest.id, show_test_results="everything")
