@@ -47,6 +47,7 @@ from server.web.auth import (
     is_staff,
     require_staff,
     services_of,
+    staff_only,
 )
 
 __all__ = ["FreezeController", "origin_allowed", "scoreboard_page", "scoreboard_socket_html",
@@ -269,7 +270,7 @@ class FreezeController(Controller):
 
     path = "/contests"
 
-    @post("/{slug:str}/freeze", status_code=HTTP_200_OK,
+    @post("/{slug:str}/freeze", guards=[staff_only], status_code=HTTP_200_OK,
           summary="Freeze the public scoreboard now (jury)")
     async def freeze(self, request: Request, slug: FromPath[str], user: CurrentUser
                      ) -> dict[str, Any]:
@@ -277,7 +278,7 @@ class FreezeController(Controller):
         contest = await freeze.freeze_now(services_of(request), slug, actor=actor)
         return {"slug": contest.slug, "freeze_at": contest.freeze_at, "frozen": True}
 
-    @post("/{slug:str}/unfreeze", status_code=HTTP_200_OK,
+    @post("/{slug:str}/unfreeze", guards=[staff_only], status_code=HTTP_200_OK,
           summary="Show every result on the public scoreboard now (jury)")
     async def unfreeze(self, request: Request, slug: FromPath[str], user: CurrentUser
                        ) -> dict[str, Any]:
@@ -285,20 +286,20 @@ class FreezeController(Controller):
         contest = await freeze.unfreeze(services_of(request), slug, actor=actor)
         return {"slug": contest.slug, "frozen": False}
 
-    @get("/{slug:str}/reveal", summary="The reveal's progress (jury)")
+    @get("/{slug:str}/reveal", guards=[staff_only], summary="The reveal's progress (jury)")
     async def reveal_status(self, request: Request, slug: FromPath[str], user: CurrentUser
                             ) -> dict[str, Any]:
         require_staff(user)
         return await freeze.reveal_status(services_of(request), slug)
 
-    @post("/{slug:str}/reveal", status_code=HTTP_200_OK,
+    @post("/{slug:str}/reveal", guards=[staff_only], status_code=HTTP_200_OK,
           summary="Start the reveal of an ended contest's frozen scoreboard (jury)")
     async def start_reveal(self, request: Request, slug: FromPath[str], user: CurrentUser
                            ) -> dict[str, Any]:
         actor = require_staff(user)
         return await freeze.start_reveal(services_of(request), slug, actor=actor)
 
-    @post("/{slug:str}/reveal/next", status_code=HTTP_200_OK,
+    @post("/{slug:str}/reveal/next", guards=[staff_only], status_code=HTTP_200_OK,
           summary="Reveal the next pending cells (jury)")
     async def reveal_next(self, request: Request, slug: FromPath[str], user: CurrentUser,
                           data: JSONBody[RevealIn | None] = None) -> dict[str, Any]:
