@@ -116,8 +116,8 @@ def test_values_come_back_typed() -> None:
 
 
 def test_errors_land_on_their_fields() -> None:
-    form = {"e.count": "11", "e.ratio": "abc", "e.mode": "z", "e.weights": "p = heavy", "e.level": "2",
-            "e.server.port": "0"}
+    form = {"e.count": "11", "e.ratio": "abc", "e.mode": "z", "e.weights": "p = heavy",
+            "e.level": "2", "e.server.port": "0"}
     settings, errors = parse_schema_form(Everything, form, prefix="e.")
     assert settings is None
     assert set(errors) == {"e.count", "e.ratio", "e.mode", "e.weights", "e.server.port"}

@@ -95,7 +95,8 @@ def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, An
     return node
 
 
-def _unwrap_optional(schema: dict[str, Any], root: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+def _unwrap_optional(schema: dict[str, Any], root: Mapping[str, Any]
+                     ) -> tuple[dict[str, Any], bool]:
     """``anyOf: [X, null]`` -> (X, True)."""
     options = schema.get("anyOf") or schema.get("oneOf")
     if options:

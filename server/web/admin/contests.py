@@ -68,6 +68,11 @@ STATEMENT_FORMATS = ("markdown", "html", "latex", "text")
 
 # -- helpers ----------------------------------------------------------------------------------
 
+def _id(row: Contest | Problem) -> int:
+    assert row.id is not None
+    return row.id
+
+
 def _timezones() -> list[tuple[str, str]]:
     names = sorted(zoneinfo.available_timezones() - {"UTC"})
     return [("UTC", "UTC"), *((n, n) for n in names)]
@@ -286,7 +291,7 @@ async def contest_save(request: Request, slug: FromPath[str], user: CurrentUser
         changes = _contest_changes(request, form, contest=contest)
         if changes["scoring_rule"] != contest.scoring_rule:
             changes["scoring_settings"] = {}
-        await actions.update_contest(services_of(request), contest.id, actor=actor,  # type: ignore[arg-type]
+        await actions.update_contest(services_of(request), _id(contest), actor=actor,
                                      **changes)
     except ActionError as exc:
         return await _overview(request, contest, form={**form, "slug": contest.slug},
@@ -308,7 +313,7 @@ async def contest_scoring_save(request: Request, slug: FromPath[str], user: Curr
     settings, errors = parse_schema_form(rule.Settings, form, prefix="scoring.")
     if settings is not None:
         try:
-            await actions.update_contest(services, contest.id, actor=actor,  # type: ignore[arg-type]
+            await actions.update_contest(services, _id(contest), actor=actor,
                                          scoring_settings=settings)
         except ActionError as exc:
             errors = {general_key("scoring."): exc.message}
@@ -323,7 +328,7 @@ async def contest_scoring_save(request: Request, slug: FromPath[str], user: Curr
 async def export_event_feed(request: Request, slug: FromPath[str], user: CurrentUser,
                             view: FromQuery[str] = "jury") -> Response[bytes]:
     contest = await admin_contest(request, slug)
-    events = await event_feed(services_of(request), contest.id, jury=view != "public")  # type: ignore[arg-type]
+    events = await event_feed(services_of(request), _id(contest), jury=view != "public")
     body = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
     return Response(body.encode(), media_type="application/x-ndjson", headers={
         "Content-Disposition": f'attachment; filename="{contest.slug}-event-feed.ndjson"'})
@@ -399,7 +404,7 @@ async def plugin_save(request: Request, slug: FromPath[str], name: FromPath[str]
         settings, errors = parse_schema_form(schema, form, prefix=f"{name}.")
     if not errors:
         try:
-            await actions.configure_plugin(services, contest.id, name, settings,  # type: ignore[arg-type]
+            await actions.configure_plugin(services, _id(contest), name, settings,
                                            actor=actor)
         except ActionError as exc:
             errors = {general_key(f"{name}."): exc.message}
@@ -418,7 +423,7 @@ async def plugin_disable(request: Request, slug: FromPath[str], name: FromPath[s
     actor = require_manager(user)
     contest = await admin_contest(request, slug)
     try:
-        await actions.disable_plugin(services_of(request), contest.id, name, actor=actor)  # type: ignore[arg-type]
+        await actions.disable_plugin(services_of(request), _id(contest), name, actor=actor)
     except ActionError as exc:
         flash(request, exc.message, "error")
     else:
@@ -432,7 +437,8 @@ async def _contest_problems(request: Request, contest: Contest
                             ) -> tuple[list[tuple[ContestProblem, Problem]], list[Problem]]:
     async with services_of(request).db.session() as session:
         rows = list(await session.exec(
-            select(ContestProblem, Problem).join(Problem, Problem.id == ContestProblem.problem_id)  # type: ignore[arg-type]
+            select(ContestProblem, Problem)
+            .join(Problem, Problem.id == ContestProblem.problem_id)  # type: ignore[arg-type]
             .where(ContestProblem.contest_id == contest.id)
             .order_by(col(ContestProblem.ordinal), col(ContestProblem.label))))
         used = {p.id for _, p in rows}
@@ -492,7 +498,7 @@ async def contest_problem_add(request: Request, slug: FromPath[str], user: Curre
         if not problem:
             raise Invalid(_("Choose a problem."), field="problem")
         await actions.add_contest_problem(
-            services_of(request), contest.id, problem, label=form.get("label", "").strip(),  # type: ignore[arg-type]
+            services_of(request), _id(contest), problem, label=form.get("label", "").strip(),
             points=_points(form), color=form.get("color", "").strip() or None, actor=actor)
     except ActionError as exc:
         errors = errors_of(exc)
@@ -588,7 +594,7 @@ async def contest_problem_save(request: Request, slug: FromPath[str], label: Fro
         except ValueError:
             raise Invalid(_("Enter a whole number."), field="ordinal") from None
         await contest_actions.update_contest_problem(
-            services_of(request), contest.id, label,  # type: ignore[arg-type]
+            services_of(request), _id(contest), label,
             new_label=form.get("label", "").strip() or None, points=_points(form),
             color=form.get("color", "").strip(), ordinal=ordinal, actor=actor)
     except ActionError as exc:
@@ -643,10 +649,10 @@ async def languages_save(request: Request, slug: FromPath[str], user: CurrentUse
                 names=", ".join(sorted(unknown)))})
     current = await _enabled_languages(request, contest)
     for name in sorted(wanted - current):
-        await actions.enable_language(services, contest.id, name, actor=actor)  # type: ignore[arg-type]
+        await actions.enable_language(services, _id(contest), name, actor=actor)
     for name in sorted(current - wanted):
         try:
-            await contest_actions.disable_language(services, contest.id, name, actor=actor)  # type: ignore[arg-type]
+            await contest_actions.disable_language(services, _id(contest), name, actor=actor)
         except ActionError:
             pass  # disabled at the same time by someone else
     flash(request, _("Languages saved."), "success")
@@ -662,7 +668,7 @@ async def _scoreboard_page(request: Request, contest: Contest, *, error: str | N
     services = services_of(request)
     html, board_error = await board_html(request, contest, "jury")
     try:
-        reveal = await freeze_actions.reveal_status(services, contest.id)  # type: ignore[arg-type]
+        reveal = await freeze_actions.reveal_status(services, _id(contest))
     except Exception:  # noqa: BLE001 - no board (e.g. a scoring rule that is not loaded)
         reveal = None
     now = utcnow()
@@ -687,16 +693,16 @@ async def _freeze_step(request: Request, slug: str, user: User | None, step: str
     services = services_of(request)
     try:
         if step == "freeze":
-            await freeze_actions.freeze_now(services, contest.id, actor=actor)  # type: ignore[arg-type]
+            await freeze_actions.freeze_now(services, _id(contest), actor=actor)
             message = _("The public scoreboard is frozen.")
         elif step == "unfreeze":
-            await freeze_actions.unfreeze(services, contest.id, actor=actor)  # type: ignore[arg-type]
+            await freeze_actions.unfreeze(services, _id(contest), actor=actor)
             message = _("The public scoreboard shows every result again.")
         elif step == "start":
-            await freeze_actions.start_reveal(services, contest.id, actor=actor)  # type: ignore[arg-type]
+            await freeze_actions.start_reveal(services, _id(contest), actor=actor)
             message = _("The reveal has started: open the reveal page on the projector.")
         else:
-            status = await freeze_actions.reveal_next(services, contest.id, actor=actor)  # type: ignore[arg-type]
+            status = await freeze_actions.reveal_next(services, _id(contest), actor=actor)
             message = (_("Revealed {step} of {total}.").format(**status) if status["active"]
                        else _("Everything is revealed: the scoreboard is unfrozen."))
     except ActionError as exc:
@@ -832,7 +838,8 @@ async def _problem_page(request: Request, problem: Problem, *,
         groups = {g.id: g for g in await session.exec(select(TestGroup).where(
             TestGroup.problem_id == problem.id))}
         contests = list(await session.exec(
-            select(Contest, ContestProblem).join(ContestProblem, ContestProblem.contest_id == Contest.id)  # type: ignore[arg-type]
+            select(Contest, ContestProblem)
+            .join(ContestProblem, ContestProblem.contest_id == Contest.id)  # type: ignore[arg-type]
             .where(ContestProblem.problem_id == problem.id)))
     current = {"title": problem.title, "statement": problem.statement,
                "statement_format": problem.statement_format,
@@ -859,7 +866,7 @@ async def problem_save(request: Request, slug: FromPath[str], user: CurrentUser
     problem = await _problem(request, slug)
     form = await read_form(request)
     try:
-        await contest_actions.update_problem(services_of(request), problem.id, actor=actor,  # type: ignore[arg-type]
+        await contest_actions.update_problem(services_of(request), _id(problem), actor=actor,
                                              **_problem_changes(form))
     except ActionError as exc:
         return await _problem_page(request, problem, form=form, errors=errors_of(exc),
@@ -888,7 +895,7 @@ async def problem_test_add(request: Request, slug: FromPath[str], user: CurrentU
     name = form.get("name", "").strip() or Path(input_file.filename or "").stem
     group = form.get("group", "").strip() or None
     try:
-        await add_test_case(services_of(request), problem.id, name=name,  # type: ignore[arg-type]
+        await add_test_case(services_of(request), _id(problem), name=name,
                             input=await input_file.read(), answer=await answer_file.read(),
                             group=group, is_sample=form.flag("is_sample"), actor=actor)
     except ActionError as exc:
