@@ -165,7 +165,9 @@ def _contest_choices(request: Request) -> dict[str, Any]:
         "registration_modes": [(RegistrationMode.OPEN.value, _("Open: anyone can register")),
                                (RegistrationMode.CODE.value, _("Code: with a registration code")),
                                (RegistrationMode.CLOSED.value,
-                                _("Closed: organizers add the teams"))],
+                                _("Closed: organizers add the teams")),
+                               (RegistrationMode.APPROVAL.value,
+                                _("Approval: organizers accept each team"))],
         "themes": [("", _("Server default"))] + [
             (name, name) for name in sorted(request.app.state.themes.themes)],
     }
