@@ -237,6 +237,10 @@ class ScoringRule:
     name: ClassVar[str]
     title: ClassVar[str] = ""
     Settings: ClassVar[type[BaseModel]] = NoSettings
+    time_column: ClassVar[str] = "last_time"
+    """What the scoreboard's time column shows: ``last_time`` (the time of the last score
+    increase), ``penalty_minutes`` (the row's penalty, in minutes: ICPC) or
+    ``time_plus_penalty`` (last time + penalty seconds: AtCoder)."""
     dense_ranks: ClassVar[bool] = False
     """Equal rows share a rank and the next row takes the next rank ("1223"), instead of
     competition ranks ("1224")."""

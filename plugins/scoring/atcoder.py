@@ -34,6 +34,7 @@ class AtCoderSettings(BaseModel):
 class AtCoderRule(ScoringRule):
     name = "atcoder"
     title = "AtCoder (score, then last increase + 5 minutes per rejected try)"
+    time_column = "time_plus_penalty"
     Settings = AtCoderSettings
 
     def cell(self, problem: ProblemInfo, attempts: Sequence[Attempt], settings: BaseModel) -> Cell:

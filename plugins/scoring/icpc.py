@@ -44,6 +44,7 @@ class IcpcSettings(BaseModel):
 class IcpcRule(ScoringRule):
     name = "icpc"
     title = "ICPC (solved, penalty time, last accept)"
+    time_column = "penalty_minutes"
     Settings = IcpcSettings
 
     def cell(self, problem: ProblemInfo, attempts: Sequence[Attempt], settings: BaseModel) -> Cell:

@@ -18,7 +18,8 @@ from server.actions.standings import refresh_live, scoreboard
 from server.models import Contest, User, utcnow
 from server.services import Services
 
-__all__ = ["freeze_now", "reveal_next", "reveal_status", "start_reveal", "unfreeze"]
+__all__ = ["end_now", "freeze_now", "reveal_next", "reveal_status", "start_now", "start_reveal",
+           "unfreeze"]
 
 
 async def _contest(services: Services, ref: int | str) -> Contest:
@@ -36,6 +37,33 @@ async def freeze_now(services: Services, ref: int | str, *, actor: User | None =
         raise Invalid("the scoreboard is already frozen")
     return await update_contest(services, contest.id, actor=actor, freeze_at=now,  # type: ignore[arg-type]
                                 unfrozen=False)
+
+
+async def start_now(services: Services, ref: int | str, *, actor: User | None = None) -> Contest:
+    """Start a scheduled contest at this moment (its end stays where it was)."""
+    contest = await _contest(services, ref)
+    now = utcnow().replace(microsecond=0)
+    if now >= contest.start_at:
+        raise Invalid("the contest has already started")
+    if now >= contest.end_at:
+        raise Invalid("the contest's end is in the past: move it first")
+    changes: dict[str, object] = {"start_at": now}
+    if contest.freeze_at is not None and contest.freeze_at < now:
+        changes["freeze_at"] = now
+    return await update_contest(services, contest.id, actor=actor, **changes)  # type: ignore[arg-type]
+
+
+async def end_now(services: Services, ref: int | str, *, actor: User | None = None) -> Contest:
+    """End a running contest at this moment. A freeze planned for later is dropped; a board
+    frozen now stays frozen (for the reveal)."""
+    contest = await _contest(services, ref)
+    now = utcnow()
+    if not contest.start_at <= now < contest.end_at:
+        raise Invalid("only a running contest can be ended")
+    changes: dict[str, object] = {"end_at": now}
+    if contest.freeze_at is not None and contest.freeze_at > now:
+        changes["freeze_at"] = None
+    return await update_contest(services, contest.id, actor=actor, **changes)  # type: ignore[arg-type]
 
 
 async def unfreeze(services: Services, ref: int | str, *, actor: User | None = None) -> Contest:

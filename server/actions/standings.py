@@ -80,7 +80,8 @@ async def scoreboard(services: Services, contest: Contest, *, public: bool) -> e
     rows, steps = reveal.reveal_board(rule, settings, final.problems, board.rows, final.rows,
                                       contest.reveal_step)
     total = sum(1 for row in board.rows for cell in row.cells if cell.pending)
-    revealed = engine.Board(contest, board.problems, rows, frozen=True)
+    revealed = engine.Board(contest, board.problems, rows, frozen=True,
+                            time_column=board.time_column)
     last = dataclasses.asdict(steps[-1]) if steps else None
     revealed.reveal = {"step": len(steps), "total": total, "last": last}  # type: ignore[attr-defined]
     return revealed

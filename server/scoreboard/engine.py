@@ -483,16 +483,19 @@ class Board:
     """An ordered scoreboard with competition ranks (equal sort keys share a rank)."""
 
     def __init__(self, contest: Contest, problems: list[ProblemInfo], rows: list[StandingRow],
-                 frozen: bool) -> None:
+                 frozen: bool, time_column: str = "last_time") -> None:
         self.contest = contest
         self.problems = problems
         self.rows = rows
         self.frozen = frozen
+        self.time_column = time_column
+        """What the time column shows (:attr:`ScoringRule.time_column`)."""
 
     def as_dict(self) -> dict[str, object]:
         return {
             "contest": self.contest.slug,
             "frozen": self.frozen,
+            "time_column": self.time_column,
             "problems": [{"id": p.id, "label": p.label, "points": p.points} for p in self.problems],
             "rows": [
                 {
@@ -560,7 +563,7 @@ async def board(
                     score = row[0]
                     cells = [Cell(**c) for c in row[1] if c["problem_id"] in shown]
                 rows.append((rule.sort_key(score, settings), StandingRow(team, 0, score, cells)))
-    return Board(contest, problems, _ranked(rule, rows), frozen)
+    return Board(contest, problems, _ranked(rule, rows), frozen, rule.time_column)
 
 
 def _ranked(rule: ScoringRule, keyed: list[tuple[tuple[float, ...], StandingRow]]

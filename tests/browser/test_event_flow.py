@@ -10,6 +10,7 @@ Screenshots of the key pages go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -82,7 +83,7 @@ async def _submit(person: Person, source: str, tmp: Path) -> None:
 
     await person.goto(f"/contests/{SLUG}/submit")
     page = person.page
-    await page.get_by_label("Problem").select_option(label=re.compile("^A"))
+    await page.get_by_label("Problem").select_option("A")  # option values are the labels
     await page.get_by_label("Language").select_option("python3")
     file = tmp / f"{person.name}.py"
     file.write_text(source)
@@ -120,6 +121,7 @@ async def test_a_whole_event_in_the_browser(browser: Any, event_server: Any, art
     await form.get_by_label("End", exact=True).fill(_local(now + timedelta(hours=3)))
     await form.get_by_label("Scoring rule").select_option("icpc")
     await form.get_by_label("Registration", exact=True).select_option("open")
+    await form.get_by_label("Visibility").select_option("public")
     await org.shot("02-admin-new-contest")
     await form.get_by_role("button", name="Create contest").click()
     await expect(form).to_have_url(re.compile(rf"/admin/contests/{SLUG}$"))
@@ -211,21 +213,33 @@ async def test_a_whole_event_in_the_browser(browser: Any, event_server: Any, art
         re.compile(r"\bsolved\b"), timeout=TIMEOUT)
     await org.shot("12-jury-scoreboard-frozen")
 
-    # -- the reveal ends on the final board --------------------------------------------------
+    # -- the contest ends; the reveal ends on the final board -------------------------------
+    org.page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await org.page.get_by_role("button", name="End now").click()
+    await expect(org.page.locator(".flash")).to_contain_text("has ended")
     await fan.goto(f"/contests/{SLUG}/reveal")
+    await expect(_row(fan.page, "Beta").locator("td.cell").first).to_have_class(
+        re.compile(r"\bpending\b"))
     await org.page.get_by_role("button", name="Start reveal").click()
-    for _ in range(10):
+    await expect(org.page.locator(".flash")).to_contain_text("reveal has started")
+    for _ in range(10):  # one pending cell here; the last step unfreezes the board
         step = org.page.get_by_role("button", name="Reveal next")
-        if not await step.count():
+        if not await step.is_enabled():
             break
         await step.click()
-        await org.page.wait_for_load_state()
+        await expect(org.page.locator(".flash")).to_contain_text("reveal")
+    await expect(org.page.locator(".flash")).to_contain_text("Everything is revealed")
     reveal_beta = _row(fan.page, "Beta").locator("td.cell").first
     await expect(reveal_beta).to_have_class(re.compile(r"\bsolved\b"), timeout=TIMEOUT)
     await fan.shot("13-spectator-reveal-final")
     await fan.goto(f"/contests/{SLUG}/scoreboard")
     await expect(_row(fan.page, "Beta").locator("td.cell").first).to_have_class(
         re.compile(r"\bsolved\b"))
+    # ICPC penalty: Beta's rejected try costs 20 minutes more than Alpha's clean solve.
+    alpha_time = int(await _row(fan.page, "Alpha").locator("td.time").inner_text())
+    beta_time = int(await _row(fan.page, "Beta").locator("td.time").inner_text())
+    assert beta_time - alpha_time in range(19, 23), (alpha_time, beta_time)
+    await expect(fan.page.locator("thead")).to_contain_text("Penalty")
     await fan.shot("14-spectator-scoreboard-final")
 
     await org.goto("/admin/")

@@ -556,6 +556,36 @@ async def test_reveal_steps_through_an_ended_frozen_contest(client) -> None:
     assert not _contest(client, "frozen").is_frozen_at(utcnow())
 
 
+async def test_start_now_and_end_now(client) -> None:
+    app = InApp(client)
+    world_with_tokens(client, teams=1)
+    start = utcnow().replace(microsecond=0) + timedelta(hours=1)
+    app.create_contest(slug="later", title="Later", start_at=start,
+                       end_at=start + timedelta(hours=2), freeze_at=start + timedelta(minutes=90))
+    await _as(client)
+    page = "/admin/contests/later/scoreboard"
+    early_end = await form_post(client, "/admin/contests/later/end-now", {}, token_from=page)
+    assert early_end.status_code == 400 and "only a running contest" in early_end.text
+    started = await form_post(client, "/admin/contests/later/start-now", {}, token_from=page)
+    assert started.status_code == 303
+    contest = _contest(client, "later")
+    assert contest.state_at(utcnow()).value == "running"
+    assert contest.end_at == start + timedelta(hours=2)  # the end stays
+    again = await form_post(client, "/admin/contests/later/start-now", {}, token_from=page)
+    assert again.status_code == 400 and "already started" in again.text
+    ended = await form_post(client, "/admin/contests/later/end-now", {}, token_from=page)
+    assert ended.status_code == 303
+    contest = _contest(client, "later")
+    assert contest.state_at(utcnow()).value == "ended"
+    assert contest.freeze_at is None  # a freeze planned after the new end is dropped
+    # A board frozen before the end stays frozen, ready for the reveal.
+    frozen = frozen_world(client)
+    await form_post(client, f"/admin/contests/{frozen.contest.slug}/end-now", {},
+                    token_from=page)
+    contest = _contest(client, frozen.contest.slug)
+    assert contest.state_at(utcnow()).value == "ended" and contest.is_frozen_at(utcnow())
+
+
 # -- who may do what --------------------------------------------------------------------------
 
 PAGES = ["/admin/", "/admin/contests", "/admin/contests/new", "/admin/contests/spring",
@@ -570,6 +600,7 @@ MANAGER_POSTS = ["/admin/contests/new", "/admin/contests/spring",
                  "/admin/contests/spring/problems/add", "/admin/contests/spring/problems/upload",
                  "/admin/contests/spring/problems/A", "/admin/contests/spring/languages",
                  "/admin/contests/spring/freeze", "/admin/contests/spring/unfreeze",
+                 "/admin/contests/spring/start-now", "/admin/contests/spring/end-now",
                  "/admin/contests/spring/reveal/start", "/admin/contests/spring/reveal/next",
                  "/admin/problems", "/admin/problems/spring-a",
                  "/admin/problems/spring-a/tests"]

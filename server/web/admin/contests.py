@@ -694,7 +694,13 @@ async def _freeze_step(request: Request, slug: str, user: User | None, step: str
     contest = await admin_contest(request, slug)
     services = services_of(request)
     try:
-        if step == "freeze":
+        if step == "start-now":
+            await freeze_actions.start_now(services, _id(contest), actor=actor)
+            message = _("The contest has started.")
+        elif step == "end-now":
+            await freeze_actions.end_now(services, _id(contest), actor=actor)
+            message = _("The contest has ended.")
+        elif step == "freeze":
             await freeze_actions.freeze_now(services, _id(contest), actor=actor)
             message = _("The public scoreboard is frozen.")
         elif step == "unfreeze":
@@ -713,6 +719,18 @@ async def _freeze_step(request: Request, slug: str, user: User | None, step: str
                                       status_code=exc.status_code)
     flash(request, message, "success")
     return redirect(request, f"/admin/contests/{slug}/scoreboard")
+
+
+@post("/contests/{slug:str}/start-now", name="admin:start-now")
+async def start_now_post(request: Request, slug: FromPath[str], user: CurrentUser
+                         ) -> Response[str]:
+    return await _freeze_step(request, slug, user, "start-now")
+
+
+@post("/contests/{slug:str}/end-now", name="admin:end-now")
+async def end_now_post(request: Request, slug: FromPath[str], user: CurrentUser
+                       ) -> Response[str]:
+    return await _freeze_step(request, slug, user, "end-now")
 
 
 @post("/contests/{slug:str}/freeze", name="admin:freeze")
@@ -911,7 +929,7 @@ route_handlers: list[Any] = [
     dashboard, contests_list, contest_new_page, contest_create, contest_page, contest_save,
     contest_scoring_save, export_event_feed, export_scoreboard, plugins_page, plugin_save,
     plugin_disable, contest_problems_page, contest_problem_add, contest_problem_upload,
-    contest_problem_save, languages_page, languages_save, scoreboard_page, freeze_post,
+    contest_problem_save, languages_page, languages_save, scoreboard_page, start_now_post, end_now_post, freeze_post,
     unfreeze_post, reveal_start_post, reveal_next_post, problems_page, problem_create,
     problem_preview, problem_page, problem_save, problem_test_add,
 ]
