@@ -90,7 +90,7 @@ async def team_of_user(services: Services, contest_id: int, user_id: int) -> Tea
 
 def _check_registration(contest: Contest, code: str) -> None:
     mode = contest.registration_mode
-    if mode == RegistrationMode.OPEN.value:
+    if mode in (RegistrationMode.OPEN.value, RegistrationMode.APPROVAL.value):
         return
     if mode == RegistrationMode.CODE.value:
         given = contest_code_hash(code) if code.strip() else ""
@@ -109,7 +109,10 @@ async def register_team(
     name: str,
     registration_code: str = "",
 ) -> Team:
-    """A contestant creates a team (and becomes its captain); teammates join with its code."""
+    """A contestant creates a team (and becomes its captain); teammates join with its code.
+
+    In a contest with registration by approval the team waits, hidden and inactive, until an
+    organizer approves it (it cannot submit before)."""
     async with services.db.session() as session:
         contest = await contest_by_ref(session, contest_ref)
     if contest.state_at(utcnow()).value in {"ended", "unfrozen"}:
@@ -118,9 +121,13 @@ async def register_team(
     assert contest.id is not None and user.id is not None
     if await team_of_user(services, contest.id, user.id) is not None:
         raise Conflict("you are already in a team of this contest", field="name")
-    team = await create_team(services, contest.id, name=name, member_ids=[user.id], actor=user)
+    approval = contest.registration_mode == RegistrationMode.APPROVAL.value
+    team = await create_team(services, contest.id, name=name, member_ids=[user.id], actor=user,
+                             hidden=approval)
     async with unit_of_work(services) as session:
         row = await get_or_404(session, Team, team.id, "team")
+        if approval:
+            row.is_active = False
         for _ in range(5):  # a clash of 40-bit codes is unlikely; retry a few times anyway
             code = new_join_code()
             taken = (await session.exec(select(Team.id).where(Team.join_code == code))).first()
@@ -128,7 +135,7 @@ async def register_team(
                 row.join_code = code
                 break
         session.add(row)
-    team.join_code = row.join_code
+    team.join_code, team.is_active = row.join_code, row.is_active
     return team
 
 

@@ -110,6 +110,8 @@ async def submit(
                 TeamMember.team_id == team_id, TeamMember.user_id == user.id))).first()
             if member is None:
                 raise Forbidden("you are not a member of this team")
+            if not team.is_active:
+                raise Forbidden("your team is waiting for an organizer's approval")
             if not the_contest.is_practice and not (
                 the_contest.start_at <= now < the_contest.end_at
             ):

@@ -159,6 +159,7 @@ async def update_team(
     name: str | None = None,
     display_name: str | None = None,
     hidden: bool | None = None,
+    is_active: bool | None = None,
     affiliation_id: Any = _KEEP,
     group_ids: Sequence[int] | None = None,
     actor: User | None = None,
@@ -175,6 +176,8 @@ async def update_team(
             changes["display_name"] = team.display_name = display_name.strip()[:255]
         if hidden is not None and hidden != team.hidden:
             changes["hidden"] = team.hidden = hidden
+        if is_active is not None and is_active != team.is_active:
+            changes["is_active"] = team.is_active = is_active
         if affiliation_id is not _KEEP and affiliation_id != team.affiliation_id:
             if affiliation_id is not None:
                 await get_or_404(session, Affiliation, affiliation_id, "affiliation")

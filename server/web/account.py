@@ -233,8 +233,10 @@ async def _team_page(request: Request, contest: Contest, me: User, *, form: dict
     return await render(
         request, "account/team.html", contest=contest, team=team, members=members,
         form=form or {}, errors=errors or {}, status_code=status_code,
-        open_registration=contest.registration_mode in {RegistrationMode.OPEN.value,
-                                                        RegistrationMode.CODE.value},
+        open_registration=contest.registration_mode in {
+            RegistrationMode.OPEN.value, RegistrationMode.CODE.value,
+            RegistrationMode.APPROVAL.value},
+        needs_approval=contest.registration_mode == RegistrationMode.APPROVAL.value,
         needs_code=contest.registration_mode == RegistrationMode.CODE.value,
         max_size=accounts.MAX_TEAM_SIZE)
 

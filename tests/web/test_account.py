@@ -267,3 +267,54 @@ async def test_a_full_team_refuses_a_fourth_member(client) -> None:
         app(accounts.join_team, app.services, contest.id, user, code=team.join_code)
     with pytest.raises(Exception, match="is full"):
         app(accounts.join_team, app.services, contest.id, users[3], code=team.join_code)
+
+
+async def test_registration_by_approval(client) -> None:
+    app = InApp(client)
+    contest = _contest(client, "approved", mode="approval")
+    app.create_user("ada", password="correct horse")
+    app.create_user("org", password="correct horse", role="organizer")
+    app.enable_language(contest.id, "python3")
+    app.create_problem(slug="approved-a", title="A")
+    app.add_contest_problem(contest.id, "approved-a", label="A")
+    await log_in(client, "ada", "correct horse")
+    base = f"/contests/{contest.slug}/team"
+    created = await form_post(client, f"{base}/create", {"name": "Waiting"}, token_from=base)
+    assert created.status_code == 303
+    page = await client.get(base, headers=HTML)
+    assert "waiting for an organizer" in page.text
+    team = app(_team_named, app.services, contest.id, "Waiting")
+    assert team.hidden and not team.is_active
+    submit = await client.post(
+        "/api/v1/contests/approved/submissions",
+        headers={"Authorization": f"Bearer {app.create_api_token(app(_user_id, app.services, 'ada'))}"},
+        json={"problem": "A", "language": "python3",
+              "files": [{"filename": "a.py", "content": "print(1)"}]})
+    assert submit.status_code == 403 and "approval" in submit.text
+    client.cookies.clear()
+    await log_in(client, "org", "correct horse")
+    teams_page = f"/admin/contests/{contest.slug}/teams"
+    listing = await client.get(teams_page, headers=HTML)
+    assert "awaiting approval" in listing.text and "Approve Waiting" in listing.text
+    approved = await form_post(client, f"{teams_page}/{team.id}/approve", {},
+                               token_from=teams_page)
+    assert approved.status_code == 303
+    team = app(_team_named, app.services, contest.id, "Waiting")
+    assert team.is_active and not team.hidden
+    ok = await client.post(
+        "/api/v1/contests/approved/submissions",
+        headers={"Authorization": f"Bearer {app.create_api_token(app(_user_id, app.services, 'ada'))}"},
+        json={"problem": "A", "language": "python3",
+              "files": [{"filename": "a.py", "content": "print(1)"}]})
+    assert ok.status_code == 201, ok.text
+
+
+async def _team_named(services: Any, contest_id: int, name: str) -> Team:
+    async with services.db.session() as session:
+        return (await session.exec(select(Team).where(Team.contest_id == contest_id,
+                                                      Team.name == name))).one()
+
+
+async def _user_id(services: Any, username: str) -> int:
+    async with services.db.session() as session:
+        return (await session.exec(select(User.id).where(User.username == username))).one()

@@ -395,6 +395,20 @@ async def member_remove(request: Request, slug: FromPath[str], team_id: FromPath
     return redirect(request, f"/admin/contests/{contest.slug}/teams#team-{team.id}")
 
 
+@post("/contests/{slug:str}/teams/{team_id:int}/approve")
+async def team_approve(request: Request, slug: FromPath[str], team_id: FromPath[int],
+                       user: CurrentUser) -> Response[Any]:
+    """Accept a team that registered in a contest with registration by approval: it becomes
+    active (may submit) and visible on the scoreboard."""
+    actor = require_manager(user)
+    contest = await admin_contest(request, slug)
+    team = await _team_of(request, contest, team_id)
+    await actions.update_team(services_of(request), team.id, is_active=True, hidden=False,  # type: ignore[arg-type]
+                              actor=actor)
+    flash(request, _("%(team)s is approved.") % {"team": team.name}, "success")
+    return redirect(request, f"/admin/contests/{contest.slug}/teams#team-{team.id}")
+
+
 @get("/contests/{slug:str}/teams/{team_id:int}", name="admin_team")
 async def team_edit_page(request: Request, slug: FromPath[str], team_id: FromPath[int],
                          user: CurrentUser) -> Response[str]:
@@ -473,6 +487,6 @@ async def affiliation_create(request: Request, slug: FromPath[str],
 
 route_handlers: list[Any] = [
     users_page, user_new_page, user_create, user_page, user_save, import_page, import_post,
-    teams_page, team_create, member_add, member_remove, team_edit_page, team_save,
+    teams_page, team_create, member_add, member_remove, team_approve, team_edit_page, team_save,
     group_create, affiliation_create,
 ]
