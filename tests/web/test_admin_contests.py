@@ -166,7 +166,8 @@ async def test_contest_settings_save_and_errors(client) -> None:
             "start_at": world.start.strftime("%Y-%m-%dT%H:%M"),
             "end_at": (world.start + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M"),
             "freeze_at": "", "unfreeze_at": "", "scoring_rule": "points",
-            "visibility": "private", "registration_mode": "open", "theme": ""}
+            "visibility": "private", "registration_mode": "open", "theme": "",
+            "show_test_results": "all"}
     bad = await form_post(client, "/admin/contests/spring",
                           {**form, "end_at": world.start.strftime("%Y-%m-%dT%H:%M")},
                           token_from="/admin/contests/spring")
@@ -178,8 +179,13 @@ async def test_contest_settings_save_and_errors(client) -> None:
                          token_from="/admin/contests/spring")
     assert ok.status_code == 303
     contest = _contest(client, "spring")
-    assert (contest.title, contest.visibility, contest.registration_mode) == (
-        "Spring renamed", "private", "open")
+    assert (contest.title, contest.visibility, contest.registration_mode,
+            contest.show_test_results) == ("Spring renamed", "private", "open", "all")
+    wrong = await form_post(client, "/admin/contests/spring",
+                            {**form, "show_test_results": "everything"},
+                            token_from="/admin/contests/spring")
+    assert wrong.status_code == 400
+    assert "must be one of" in _field_error(wrong.text, "show_test_results")
     assert contest.start_at == world.start  # shown in minutes, untouched: seconds are kept
     assert not _rows(client, AuditEntry, AuditEntry.action == "contest.update")
 

@@ -121,6 +121,7 @@ def _contest_changes(request: Request, form: Form, *, contest: Contest | None
         "visibility": form.get("visibility", Visibility.HIDDEN.value),
         "registration_mode": form.get("registration_mode", RegistrationMode.CLOSED.value),
         "is_practice": form.flag("is_practice"),
+        "show_test_results": form.get("show_test_results", "samples"),
         "theme": form.get("theme", "").strip() or None,
     }
     for name in TIME_FIELDS:
@@ -150,6 +151,7 @@ def _contest_form(contest: Contest) -> dict[str, str]:
         "timezone": tz, "scoring_rule": contest.scoring_rule, "visibility": contest.visibility,
         "registration_mode": contest.registration_mode, "theme": contest.theme or "",
         "is_practice": "on" if contest.is_practice else "",
+        "show_test_results": contest.show_test_results,
     }
 
 
@@ -168,6 +170,9 @@ def _contest_choices(request: Request) -> dict[str, Any]:
                                 _("Closed: organizers add the teams")),
                                (RegistrationMode.APPROVAL.value,
                                 _("Approval: organizers accept each team"))],
+        "test_results": [("samples", _("Sample tests only")),
+                         ("all", _("Every test")),
+                         ("none", _("None: the verdict only"))],
         "themes": [("", _("Server default"))] + [
             (name, name) for name in sorted(request.app.state.themes.themes)],
     }
