@@ -29,7 +29,6 @@ import os
 import random
 import re
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from typing import Any
@@ -37,7 +36,7 @@ from typing import Any
 from server.scoreboard.bench_live import (
     PG_ADMIN,
     REDIS,
-    _free_port,
+    _start_server,
     _pct,
     _seed,
     bench_cleanup,
@@ -160,21 +159,7 @@ async def _run(args: argparse.Namespace) -> None:
         usernames = await _accounts(settings, contest_id)
         labels = [chr(ord("A") + i) for i in range(args.problems)]
         env = {**env, "PODIUM_SUBMISSION_RATE_LIMIT": "1000", "PODIUM_LOGIN_RATE_LIMIT": "1000"}
-        port = _free_port()
-        log = (data / "server.log").open("w")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers",
-             str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise SystemExit(f"the server did not start: {(data / 'server.log').read_text()}")
+        server, base = _start_server(env, data, args.workers)
 
         # 1. The scoreboard page, one request at a time, as a logged-in contestant.
         client_ms, server_ms = [], []

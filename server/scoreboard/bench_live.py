@@ -183,18 +183,21 @@ async def _seed(settings: Any, teams: int, problems: int, verdicts: int) -> tupl
         await services.close()
 
 
-def _start_server(env: dict[str, str], data: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start_server(env: dict[str, str], data: Path, workers: int = 1
+                  ) -> tuple[subprocess.Popen[bytes], str]:
+    """``podium serve`` (``workers`` processes) on a free port, once it answers /healthz."""
     import httpx
 
     port = _free_port()
     log = (data / f"server-{port}.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port),
+                                "--workers", str(workers)],
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"a server exited: see {log.name}")
+            raise SystemExit(f"a server exited: {Path(log.name).read_text()}")
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                 return process, url

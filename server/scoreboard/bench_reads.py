@@ -19,13 +19,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import time
 
 from server.scoreboard.bench_live import (
     PG_ADMIN,
     REDIS,
-    _free_port,
+    _start_server,
     _seed,
     bench_cleanup,
     bench_setup,
@@ -57,21 +55,7 @@ async def _run(args: argparse.Namespace) -> None:
     server = None
     try:
         contest_id, pending = await _seed(settings, args.teams, args.problems, 5)
-        port = _free_port()
-        log = (data / "server.log").open("w")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers",
-             str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise SystemExit(f"the server did not start: {(data / 'server.log').read_text()}")
+        server, url = _start_server(env, data, args.workers)
         json_url = url + "/api/v1/contests/live/scoreboard"
         html_url = url + "/contests/live/scoreboard"
         body = httpx.get(json_url).content

@@ -7,40 +7,29 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from sqlmodel import col, select
 
 from server import actions
 from server.actions import accounts
-from server.actions.base import contest_by_ref, unit_of_work
+from server.actions.base import unit_of_work
 from server.errors import ActionError
 from server.i18n import available_locales, gettext as _
 from server.models import Contest, RegistrationMode, TeamMember, User, utcnow
 from server.web.auth import (
     CurrentUser,
-    can_see_contest,
     current_page_user,
     require_user,
     services_of,
 )
 from server.web.forms import errors_of, flash, read_form, redirect, safe_next
+from server.web.contestant import visible_contest
 from server.web.pages import render
-from server.web.ratelimit import RateLimiter
+from server.web.ratelimit import limiter_of
 
-__all__ = ["account_router", "limiter_of", "login_session"]
+__all__ = ["account_router", "login_session"]
 
 LOGIN_WINDOW = 300.0
-
-
-def limiter_of(request: Request) -> RateLimiter:
-    """The app's rate limiter (Redis-backed in production, so shared by every process)."""
-    state = request.app.state
-    limiter = getattr(state, "limiter", None)
-    if limiter is None:
-        services = services_of(request)
-        limiter = state.limiter = RateLimiter(services.redis, services.settings.redis_prefix)
-    return limiter  # type: ignore[no-any-return]
 
 
 def _client(request: Request) -> str:
@@ -207,18 +196,6 @@ async def account_save(request: Request, user: CurrentUser) -> Response[Any]:
     return redirect(request, "/account")
 
 
-async def _visible(request: Request, slug: str, user: User | None) -> Contest:
-    services = services_of(request)
-    async with services.db.session() as session:
-        try:
-            contest = await contest_by_ref(session, slug)
-        except actions.NotFound:
-            raise NotFoundException(f"contest {slug!r} does not exist") from None
-    if not await can_see_contest(services, contest, user):
-        raise NotFoundException(f"contest {slug!r} does not exist")
-    return contest
-
-
 async def _team_page(request: Request, contest: Contest, me: User, *, form: dict[str, str]
                      | None = None, errors: dict[str, str] | None = None,
                      status_code: int = 200) -> Response[Any]:
@@ -244,13 +221,13 @@ async def _team_page(request: Request, contest: Contest, me: User, *, form: dict
 @get("/contests/{slug:str}/team", name="team", include_in_schema=False)
 async def team_page(request: Request, slug: FromPath[str], user: CurrentUser) -> Response[Any]:
     me = require_user(user)
-    return await _team_page(request, await _visible(request, slug, me), me)
+    return await _team_page(request, await visible_contest(request, slug, me), me)
 
 
 @post("/contests/{slug:str}/team/create", include_in_schema=False)
 async def team_create(request: Request, slug: FromPath[str], user: CurrentUser) -> Response[Any]:
     me = require_user(user)
-    contest = await _visible(request, slug, me)
+    contest = await visible_contest(request, slug, me)
     form = await read_form(request)
     try:
         team = await accounts.register_team(
@@ -267,7 +244,7 @@ async def team_create(request: Request, slug: FromPath[str], user: CurrentUser) 
 @post("/contests/{slug:str}/team/join", include_in_schema=False)
 async def team_join(request: Request, slug: FromPath[str], user: CurrentUser) -> Response[Any]:
     me = require_user(user)
-    contest = await _visible(request, slug, me)
+    contest = await visible_contest(request, slug, me)
     form = await read_form(request)
     try:
         team = await accounts.join_team(services_of(request), contest.id, me,  # type: ignore[arg-type]
@@ -282,7 +259,7 @@ async def team_join(request: Request, slug: FromPath[str], user: CurrentUser) ->
 @post("/contests/{slug:str}/team/leave", include_in_schema=False)
 async def team_leave(request: Request, slug: FromPath[str], user: CurrentUser) -> Response[Any]:
     me = require_user(user)
-    contest = await _visible(request, slug, me)
+    contest = await visible_contest(request, slug, me)
     try:
         await accounts.leave_team(services_of(request), contest.id, me)  # type: ignore[arg-type]
     except ActionError as exc:

@@ -37,7 +37,6 @@ from sqlmodel import col, select
 
 from server import actions
 from server.actions.base import contest_by_ref
-from server.actions.clarifications import clarifications_for_team
 from server.actions.errors import ActionError
 from server.actions.judging import blob_store
 from server.actions.submissions import MAX_SOURCE_BYTES
@@ -53,14 +52,13 @@ from server.models import (
     Submission,
     SubmissionFile,
     Team,
-    TeamMember,
     TestCase,
     User,
     utcnow,
 )
 from server.components import Verdict
 from server.statements import render_statement
-from server.web.account import limiter_of
+from server.web.ratelimit import limiter_of
 from server.web.auth import (
     CurrentUser,
     can_see_contest,

@@ -14,7 +14,6 @@ from sqlmodel import col, select
 
 from server import i18n
 from server.models import Contest, User, utcnow
-from server.plugins import PluginError
 from server.themes import ThemeEnvironments, template_filters
 from server.web.live import scoreboard_page
 from server.web.forms import pop_flashes

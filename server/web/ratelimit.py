@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 import time
 
+from litestar import Request
 from redis.asyncio import Redis
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimiter", "limiter_of"]
 
 
 class RateLimiter:
@@ -61,3 +62,13 @@ class RateLimiter:
                 self._memory = {k: v for k, v in self._memory.items() if v[0] > now}
         self._memory[key] = (ends, count + 1)
         return count + 1, ends - now
+
+
+def limiter_of(request: Request) -> RateLimiter:
+    """The app's rate limiter (Redis-backed in production, so shared by every process)."""
+    state = request.app.state
+    limiter = getattr(state, "limiter", None)
+    if limiter is None:
+        services = state.services
+        limiter = state.limiter = RateLimiter(services.redis, services.settings.redis_prefix)
+    return limiter  # type: ignore[no-any-return]

@@ -15,7 +15,6 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
-from litestar.types import Empty
 
 __all__ = ["LazySessionBackend", "LazySessionConfig"]
 
