@@ -6,10 +6,12 @@ Everything here is built from the settings; nothing is global.
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import Any, TYPE_CHECKING
 
 from redis.asyncio import Redis
 
@@ -53,6 +55,9 @@ class Services:
     redis: Redis | None = None
     live: LiveBoards | None = None
     """Live scoreboards (rendered once per change, published on the channels)."""
+    background: dict[object, Any] = field(default_factory=dict)
+    """Coalescing background work by key (see ``actions.standings.refresh_soon``); ``close``
+    waits for it."""
 
     @classmethod
     async def create(
@@ -104,7 +109,14 @@ class Services:
             await registry.broadcast("podium_startup", services=services)
         return services
 
+    async def drain(self) -> None:
+        """Wait until the background work started so far (and what it started) is done."""
+        while self.background:
+            await asyncio.gather(*(entry.task for entry in list(self.background.values())),
+                                 return_exceptions=True)
+
     async def close(self) -> None:
+        await self.drain()
         await self.plugins.broadcast("podium_shutdown", services=self)
         await self.bus.stop()
         await self.db.dispose()

@@ -335,3 +335,31 @@ async def test_the_public_board_names_no_problem_before_the_start(services: Serv
     assert public.problems == [] and all(r.cells == [] for r in public.rows)
     assert [p.label for p in jury.problems] == ["A", "B"]
     assert len(public.rows) == len(world.teams)
+
+
+async def test_submissions_refreshed_later_are_coalesced_and_drained(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.actions import standings
+
+    world = await make_world(services, teams=4)
+    calls: list[list[int]] = []
+    real = standings.refresh_teams
+
+    async def counting(services_: Services, contest_id: int, team_ids: Any) -> Any:
+        calls.append(list(team_ids))
+        await asyncio.sleep(0.05)  # a refresh takes a while: submissions pile up meanwhile
+        return await real(services_, contest_id, team_ids)
+
+    monkeypatch.setattr(standings, "refresh_teams", counting)
+    for team, user in zip(world.teams, world.users, strict=True):
+        await actions.submit(services, contest="spring", team_id=team.id, problem="A",
+                             language="python3", files={"a.py": b"print(1)"}, user=user,
+                             refresh_later=True)
+    assert ("refresh", world.contest.id) in services.background  # answered before the boards
+    await services.drain()
+    assert services.background == {}
+    assert calls[0] == [world.teams[0].id]  # the first starts at once ...
+    assert sorted(calls[1]) == sorted(t.id for t in world.teams[1:])  # ... the rest in one go
+    assert len(calls) == 2
+    board = await actions.scoreboard(services, world.contest, public=False)
+    assert all(row.cells[0].pending == 1 for row in board.rows)  # every try shows as pending

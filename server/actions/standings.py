@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from datetime import datetime
@@ -23,6 +24,7 @@ __all__ = [
     "rebuild_standings",
     "refresh_live",
     "refresh_live_boundaries",
+    "refresh_soon",
     "refresh_teams",
     "scoreboard",
 ]
@@ -63,6 +65,41 @@ async def refresh_teams(
     else:
         await services.index.set_many(contest_id, scores)
     return await after_standings_change(services, contest, scores)
+
+
+@dataclasses.dataclass
+class _Pending:
+    team_ids: set[int]
+    task: asyncio.Task[None]
+
+
+def refresh_soon(services: Services, contest_id: int, team_ids: Iterable[int]) -> None:
+    """Recompute these teams' rows in the background, coalesced: while a refresh of the
+    contest runs, the teams asked for meanwhile are gathered and done in the next one.
+
+    For callers that must answer before the boards move (a submission shows as pending a moment
+    later). ``services.drain()`` waits for it; ``services.close()`` does too."""
+    key = ("refresh", contest_id)
+    entry = services.background.get(key)
+    if entry is not None:
+        entry.team_ids.update(team_ids)
+        return
+    pending = set(team_ids)
+
+    async def run() -> None:
+        try:
+            while pending:
+                batch = sorted(pending)
+                pending.clear()
+                try:
+                    await refresh_teams(services, contest_id, batch)
+                except Exception:
+                    log.exception("refreshing the standings of contest %s failed", contest_id)
+        finally:
+            services.background.pop(key, None)
+
+    services.background[key] = _Pending(pending, asyncio.get_running_loop().create_task(
+        run(), name=f"podium-refresh-{contest_id}"))
 
 
 async def scoreboard(services: Services, contest: Contest, *, public: bool) -> engine.Board:

@@ -19,7 +19,7 @@ from server.actions.badges import award_badge
 from server.actions.errors import Forbidden, Invalid, NotFound
 from server.actions.leaderboards import feed_practice
 from server.actions.queueing import enqueue_submission, fresh_pending
-from server.actions.standings import refresh_teams
+from server.actions.standings import refresh_soon, refresh_teams
 from server.components import ProblemInfo, TeamInfo, Verdict, VerdictEvent
 from server.models import (
     Contest,
@@ -86,6 +86,7 @@ async def submit(
     entry_point: str | None = None,
     trusted: bool = False,
     at: datetime | None = None,
+    refresh_later: bool = False,
 ) -> Submission:
     """Store a submission as queued and put it on the judge queue.
 
@@ -151,8 +152,12 @@ async def submit(
                {"id": submission.id, "team_id": team_id, "problem": link.label,
                 "language": language},
                hook="podium_submission_created", submission=submission)
-    # The new attempt shows as pending on the boards (and in the frozen public view).
-    await refresh_teams(services, the_contest.id, [team_id])  # type: ignore[arg-type]
+    # The new attempt shows as pending on the boards (and in the frozen public view): now, or
+    # (``refresh_later``: a web form that should answer at once) coalesced in the background.
+    if refresh_later:
+        refresh_soon(services, the_contest.id, [team_id])  # type: ignore[arg-type]
+    else:
+        await refresh_teams(services, the_contest.id, [team_id])  # type: ignore[arg-type]
     return submission
 
 

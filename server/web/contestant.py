@@ -435,7 +435,7 @@ async def submit(request: Request, slug: FromPath[str], user: CurrentUser) -> Re
         submission = await actions.submit(
             services, contest=contest.id, team_id=team.id,  # type: ignore[arg-type]
             problem=form["problem"], language=form["language"], files={filename: content},
-            user=me, origin="web")
+            user=me, origin="web", refresh_later=True)  # answer now; the boards follow
     except ActionError as exc:
         errors = errors_of(exc)
         if "files" in errors:
