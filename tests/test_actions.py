@@ -351,15 +351,20 @@ async def test_submissions_refreshed_later_are_coalesced_and_drained(
         return await real(services_, contest_id, team_ids)
 
     monkeypatch.setattr(standings, "refresh_teams", counting)
-    for team, user in zip(world.teams, world.users, strict=True):
+    for team, user in zip(world.teams[:3], world.users[:3], strict=True):
         await actions.submit(services, contest="spring", team_id=team.id, problem="A",
                              language="python3", files={"a.py": b"print(1)"}, user=user,
                              refresh_later=True)
     assert ("refresh", world.contest.id) in services.background  # answered before the boards
+    assert calls == []  # the refresh waits a moment for more
+    await asyncio.sleep(standings.REFRESH_WINDOW + 0.02)  # the first refresh is running now
+    await actions.submit(services, contest="spring", team_id=world.teams[3].id, problem="A",
+                         language="python3", files={"a.py": b"print(1)"}, user=world.users[3],
+                         refresh_later=True)
     await services.drain()
     assert services.background == {}
-    assert calls[0] == [world.teams[0].id]  # the first starts at once ...
-    assert sorted(calls[1]) == sorted(t.id for t in world.teams[1:])  # ... the rest in one go
+    assert sorted(calls[0]) == sorted(t.id for t in world.teams[:3])  # one refresh for three
+    assert calls[1:] == [[world.teams[3].id]]  # what came during it: the next one
     assert len(calls) == 2
     board = await actions.scoreboard(services, world.contest, public=False)
     assert all(row.cells[0].pending == 1 for row in board.rows)  # every try shows as pending

@@ -73,9 +73,14 @@ class _Pending:
     task: asyncio.Task[None]
 
 
+REFRESH_WINDOW = 0.2
+"""Seconds a background refresh waits for more teams before it starts (a burst of
+submissions costs one refresh per window instead of one each)."""
+
+
 def refresh_soon(services: Services, contest_id: int, team_ids: Iterable[int]) -> None:
-    """Recompute these teams' rows in the background, coalesced: while a refresh of the
-    contest runs, the teams asked for meanwhile are gathered and done in the next one.
+    """Recompute these teams' rows in the background, coalesced: the teams asked for within
+    :data:`REFRESH_WINDOW`, or while a refresh of the contest runs, are done together.
 
     For callers that must answer before the boards move (a submission shows as pending a moment
     later). ``services.drain()`` waits for it; ``services.close()`` does too."""
@@ -88,6 +93,7 @@ def refresh_soon(services: Services, contest_id: int, team_ids: Iterable[int]) -
 
     async def run() -> None:
         try:
+            await asyncio.sleep(REFRESH_WINDOW)  # gather what arrives meanwhile
             while pending:
                 batch = sorted(pending)
                 pending.clear()

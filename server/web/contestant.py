@@ -52,6 +52,7 @@ from server.models import (
     Submission,
     SubmissionFile,
     Team,
+    TeamMember,
     TestCase,
     User,
     utcnow,
@@ -108,11 +109,18 @@ async def visible_contest(request: Request, slug: str, user: User | None) -> Con
 
 
 async def _team(request: Request, contest: Contest, user: User | None) -> Team | None:
-    team_id = await team_of(services_of(request), contest.id, user)  # type: ignore[arg-type]
-    if team_id is None:
+    """The user's team in the contest (one query; remembered for the rest of the request)."""
+    if user is None:
         return None
-    async with services_of(request).db.session() as session:
-        return await session.get(Team, team_id)
+    key = ("podium_team", contest.id, user.id)
+    cache = request.scope.setdefault("podium_cache", {})  # type: ignore[typeddict-item]
+    if key not in cache:
+        async with services_of(request).db.session() as session:
+            cache[key] = (await session.exec(
+                select(Team).join(TeamMember, TeamMember.team_id == Team.id)  # type: ignore[arg-type]
+                .where(TeamMember.contest_id == contest.id,
+                       TeamMember.user_id == user.id))).first()
+    return cache[key]  # type: ignore[no-any-return]
 
 
 def _problems_open(contest: Contest, user: User | None) -> bool:
