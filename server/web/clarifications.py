@@ -24,13 +24,13 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from markupsafe import escape
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from server.actions import clarifications as clar_actions
 from server.actions.errors import ActionError
-from server.i18n import gettext as _
+from server.i18n import gettext as _, ngettext
 from server.models import Announcement, Clarification, ContestProblem, Contest, Team, User
 from server.web.auth import CurrentUser, is_staff, require_staff, require_user, services_of
 from server.web.contestant import (
@@ -189,7 +189,28 @@ async def _admin_page(request: Request, contest: Contest, *, form: dict[str, str
         questions=questions, replies=replies, teams=teams, messages=messages,
         announcements=announcements, labels=await _labels(request, contest), problems=links,
         form=form or {}, errors=errors or {}, status_code=status_code,
-        unanswered=sum(1 for q in questions if not q.answered))
+        unanswered=sum(1 for q in questions if not q.answered),
+        last_question=max((q.id for q in questions), default=0))
+
+
+@get("/admin/contests/{slug:str}/clarifications/new", include_in_schema=False)
+async def jury_new_questions(request: Request, slug: FromPath[str], user: CurrentUser,
+                             after: FromQuery[int] = 0) -> Response[str]:
+    """For the jury page's poll (every 10 s): a notice when questions newer than ``after``
+    came in. The page itself is not replaced, so an answer being typed is never lost."""
+    require_staff(user)
+    contest = await _admin_contest(request, slug)
+    async with services_of(request).db.session() as session:
+        count = (await session.exec(
+            select(func.count()).select_from(Clarification).where(
+                Clarification.contest_id == contest.id,
+                col(Clarification.from_team_id).is_not(None), Clarification.id > after))).one()
+    if not count:
+        return Response("", media_type="text/html")
+    text = escape(ngettext("%(n)d new question", "%(n)d new questions", count) % {"n": count})
+    return Response(f'<p class="flash flash-info" role="status">{text} · '
+                    f'<a href="/admin/contests/{contest.slug}/clarifications">'
+                    f'{escape(_("Reload"))}</a></p>', media_type="text/html")
 
 
 @get("/admin/contests/{slug:str}/clarifications", include_in_schema=False)
@@ -254,5 +275,5 @@ async def jury_announce(request: Request, slug: FromPath[str], user: CurrentUser
     return redirect(request, f"/admin/contests/{contest.slug}/clarifications")
 
 
-route_handlers: list[Any] = [clarifications_page, ask, unread_badge, jury_page, jury_answer,
-                             jury_broadcast, jury_announce]
+route_handlers: list[Any] = [clarifications_page, ask, unread_badge, jury_new_questions,
+                             jury_page, jury_answer, jury_broadcast, jury_announce]

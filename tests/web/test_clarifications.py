@@ -176,3 +176,29 @@ async def test_access_and_validation(client) -> None:
     assert refused.status_code == 403
     assert len(_rows(client, Clarification)) == 1
     del judge
+
+
+async def test_the_jury_page_hears_of_new_questions(client) -> None:
+    world_with_tokens(client, teams=1)
+    app = InApp(client)
+    app.create_user("judge", password="judge-password", role="jury")
+    await log_in(client, "judge", "judge-password")
+    jury = await client.get(JURY, headers=HTML)
+    assert 'hx-get="/admin/contests/spring/clarifications/new?after=0"' in jury.text
+    assert 'hx-trigger="every 10s"' in jury.text
+    quiet = await client.get(f"{JURY}/new?after=0", headers=HTML)
+    assert quiet.status_code == 200 and quiet.text == ""
+    client.cookies.clear()
+    await log_in(client, "spring-user0", "user-password")
+    await form_post(client, PAGE, {"problem": "", "body": "Is the input one line?"},
+                    token_from=PAGE)
+    assert (await client.get(f"{JURY}/new?after=0", headers=HTML)).status_code == 403
+    client.cookies.clear()
+    await log_in(client, "judge", "judge-password")
+    news = await client.get(f"{JURY}/new?after=0", headers=HTML)
+    assert "1 new question" in news.text and 'href="/admin/contests/spring/clarifications"' in news.text
+    (question,) = _rows(client, Clarification)
+    seen = await client.get(f"{JURY}/new?after={question.id}", headers=HTML)
+    assert seen.text == ""  # nothing newer than what the page shows
+    page = await client.get(JURY, headers=HTML)
+    assert f"new?after={question.id}" in page.text
