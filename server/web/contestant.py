@@ -19,6 +19,7 @@ another team's event and a verdict is rendered once per socket of its team.
 from __future__ import annotations
 
 import asyncio
+import logging
 import contextlib
 import re
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ from server.web.forms import GENERAL, errors_of, flash, read_form, redirect
 from server.web.live import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, board_html, origin_allowed
 
 __all__ = ["SubmissionFeeds", "route_handlers", "submission_row_html", "test_results_mode"]
+
+log = logging.getLogger("podium.web")
 
 SAMPLE_PREVIEW_BYTES = 64 * 1024
 """Sample data longer than this is cut on the statement page (the full file downloads)."""
@@ -577,22 +580,24 @@ async def submission_page(request: Request, slug: FromPath[str], submission_id: 
 @dataclass
 class _ContestFeed:
     task: asyncio.Task[None]
-    teams: dict[int, set[asyncio.Queue[dict[str, Any] | None]]] = field(default_factory=dict)
+    teams: dict[int, set[asyncio.Queue[str | None]]] = field(default_factory=dict)
 
 
 class SubmissionFeeds:
-    """Per process: one bus subscription per contest with open sockets; events go to the
-    queues of the sockets of the event's team only."""
+    """Per process: one bus subscription per contest with open sockets. An event of a team is
+    read and rendered once, and the HTML goes to the queues of that team's sockets only."""
 
     EVENTS = frozenset({"submission.created", "judging.finished"})
 
-    def __init__(self, bus: Any) -> None:
-        self.bus = bus
+    def __init__(self, services: Any, themes: Any) -> None:
+        self.services = services
+        self.themes = themes
+        self.bus = services.bus
         self.feeds: dict[int, _ContestFeed] = {}
         self.lock = asyncio.Lock()
 
-    async def join(self, contest_id: int, team_id: int) -> asyncio.Queue[dict[str, Any] | None]:
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=256)
+    async def join(self, contest_id: int, team_id: int) -> asyncio.Queue[str | None]:
+        queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=256)
         async with self.lock:
             feed = self.feeds.get(contest_id)
             if feed is None:
@@ -610,7 +615,7 @@ class SubmissionFeeds:
         return queue
 
     async def leave(self, contest_id: int, team_id: int,
-                    queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+                    queue: asyncio.Queue[str | None]) -> None:
         async with self.lock:
             feed = self.feeds.get(contest_id)
             if feed is None:
@@ -636,9 +641,17 @@ class SubmissionFeeds:
                     team_id = event.get("team_id")
                     if feed is None or not isinstance(team_id, int):
                         continue
+                    if not feed.teams.get(team_id):
+                        continue
+                    try:
+                        html = await self._html(contest_id, team_id, event)
+                    except Exception:  # noqa: BLE001 - one bad event must not end the feed
+                        log.exception("rendering a live submission row failed")
+                        continue
                     for queue in tuple(feed.teams.get(team_id, ())):
                         with contextlib.suppress(asyncio.QueueFull):
-                            queue.put_nowait(event)
+                            if html is not None:
+                                queue.put_nowait(html)
         finally:
             feed = self.feeds.get(contest_id)
             if feed is not None:  # the bus ended: close this contest's sockets
@@ -647,11 +660,32 @@ class SubmissionFeeds:
                         with contextlib.suppress(asyncio.QueueFull):
                             queue.put_nowait(None)
 
+    async def _html(self, contest_id: int, team_id: int, event: dict[str, Any]) -> str | None:
+        """The team's row of the event's submission, as the socket sends it (None: no row)."""
+        sub_id = event.get("submission_id") if event["type"] == "judging.finished" \
+            else event.get("id")
+        if not isinstance(sub_id, int):
+            return None
+        async with self.services.db.session() as session:
+            contest = await session.get(Contest, contest_id)
+        if contest is None:
+            return None
+        rows = await _rows(self.services, contest, team_id=team_id, submission_id=sub_id)
+        if not rows:
+            return None
+        env = self.themes.get(contest.theme or self.services.settings.default_theme)
+        created = event["type"] == "submission.created"
+        html = submission_row_html(env, contest, rows[0], oob="" if created else "true")
+        if created:  # a new row: on top of the table (the page drops a duplicate)
+            html = f'<tbody hx-swap-oob="afterbegin:#submission-rows">{html}</tbody>'
+        return html
+
 
 def feeds_of(app: Any) -> SubmissionFeeds:
     feeds = getattr(app.state, "submission_feeds", None)
     if feeds is None:
-        feeds = app.state.submission_feeds = SubmissionFeeds(app.state.services.bus)
+        feeds = app.state.submission_feeds = SubmissionFeeds(app.state.services,
+                                                              app.state.themes)
     return feeds  # type: ignore[no-any-return]
 
 
@@ -686,24 +720,9 @@ async def submissions_socket(socket: WebSocket, slug: FromPath[str]) -> None:
     feeds = feeds_of(socket.app)
     queue = await feeds.join(contest.id, team_id)  # type: ignore[arg-type]
     await socket.accept()
-    env = socket.app.state.themes.get(contest.theme or services.settings.default_theme)
     receiver = asyncio.create_task(_drain_client(socket, queue))
     try:
-        while True:
-            event = await queue.get()
-            if event is None:
-                break
-            sub_id = event.get("submission_id") if event["type"] == "judging.finished" \
-                else event.get("id")
-            if not isinstance(sub_id, int):
-                continue
-            rows = await _rows(services, contest, team_id=team_id, submission_id=sub_id)
-            if not rows:
-                continue
-            created = event["type"] == "submission.created"
-            html = submission_row_html(env, contest, rows[0], oob="" if created else "true")
-            if created:  # a new row: on top of the table (the page drops a duplicate)
-                html = (f'<tbody hx-swap-oob="afterbegin:#submission-rows">{html}</tbody>')
+        while (html := await queue.get()) is not None:
             await socket.send_text(html)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
@@ -716,7 +735,7 @@ async def submissions_socket(socket: WebSocket, slug: FromPath[str]) -> None:
             await socket.close()
 
 
-async def _drain_client(socket: WebSocket, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+async def _drain_client(socket: WebSocket, queue: asyncio.Queue[str | None]) -> None:
     """Read (and ignore) what the client sends, until it leaves."""
     try:
         while True:
