@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import zoneinfo
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -12,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 
 from server.actions.base import audit, get_or_404, publish, unit_of_work
+from server.i18n import available_locales
 from server.actions.errors import Invalid, NotFound
 from server.models import ApiToken, Role, User, utcnow
 from server.services import Services
@@ -162,9 +164,12 @@ async def update_user(
     email: str | None = None,
     role: str | None = None,
     is_active: bool | None = None,
+    timezone: str | None = None,
+    locale: str | None = None,
     actor: User | None = None,
 ) -> User:
-    """Change a user's profile, role or active flag (an organizer's edit; None keeps a field).
+    """Change a user's profile, role or active flag (an organizer's edit, or the user's own
+    account page); None keeps a field, "" clears ``email``, ``timezone`` and ``locale``.
 
     Who may change what (only an admin makes or unmakes admins) is the caller's check."""
     if role is not None and role not in {r.value for r in Role}:
@@ -177,14 +182,19 @@ async def update_user(
         email = email.strip()
         if email and ("@" not in email or len(email) > 255):
             raise Invalid("enter a valid e-mail address (or leave it empty)", field="email")
+    if timezone and timezone not in zoneinfo.available_timezones():
+        raise Invalid("unknown time zone", field="timezone")
+    if locale and locale not in available_locales():
+        raise Invalid("unknown language", field="locale")
     async with unit_of_work(services) as session:
         user = await get_or_404(session, User, user_id, "user")
         changes: dict[str, object] = {}
         for name, value in (("display_name", display_name), ("role", role),
-                            ("is_active", is_active), ("email", email)):
+                            ("is_active", is_active), ("email", email),
+                            ("timezone", timezone), ("locale", locale)):
             if value is None:
                 continue
-            if name == "email":
+            if name in ("email", "timezone", "locale"):
                 value = value or None
             if getattr(user, name) != value:
                 changes[name] = value

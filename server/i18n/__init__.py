@@ -30,9 +30,15 @@ DEFAULT_LOCALE = "en"
 
 
 def available_locales() -> list[str]:
-    found = sorted(p.name for p in LOCALE_DIR.iterdir()
+    """English plus every compiled catalog (read once per folder: every page asks)."""
+    return list(_locales_in(LOCALE_DIR))
+
+
+@lru_cache(maxsize=8)
+def _locales_in(folder: Path) -> tuple[str, ...]:
+    found = sorted(p.name for p in folder.iterdir()
                    if (p / "LC_MESSAGES" / "messages.mo").is_file())
-    return [DEFAULT_LOCALE, *[name for name in found if name != DEFAULT_LOCALE]]
+    return (DEFAULT_LOCALE, *[name for name in found if name != DEFAULT_LOCALE])
 
 
 @lru_cache(maxsize=32)

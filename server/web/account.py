@@ -12,10 +12,9 @@ from sqlmodel import col, select
 
 from server import actions
 from server.actions import accounts
-from server.actions.base import unit_of_work
 from server.errors import ActionError
 from server.i18n import available_locales, gettext as _
-from server.models import Contest, RegistrationMode, TeamMember, User, utcnow
+from server.models import Contest, RegistrationMode, TeamMember, User
 from server.web.auth import (
     CurrentUser,
     current_page_user,
@@ -46,16 +45,11 @@ async def _drop_session(request: Request) -> None:
 
 
 async def login_session(request: Request, user: User) -> None:
-    """Start a fresh session for this user (a new id: no session fixation)."""
-    services = services_of(request)
+    """Start a fresh session for this user (a new id: no session fixation). The login time
+    is recorded by ``actions.authenticate``."""
     await _drop_session(request)
     request.set_session({"user_id": user.id})
     request.scope["podium_user"] = user  # type: ignore[typeddict-unknown-key]
-    async with unit_of_work(services) as session:
-        row = await session.get(User, user.id)
-        if row is not None:
-            row.last_login_at = utcnow()
-            session.add(row)
 
 
 @get("/login", name="login", include_in_schema=False)
@@ -185,13 +179,14 @@ async def account_save(request: Request, user: CurrentUser) -> Response[Any]:
     if errors:
         return await render(request, "account/settings.html", form=form, errors=errors,
                             zones=_zones(), locales=available_locales(), status_code=400)
-    async with unit_of_work(services) as session:
-        row = await session.get(User, me.id)
-        assert row is not None
-        row.display_name, row.timezone, row.locale = display, zone or None, locale or None
-        email = form.get("email", "").strip()
-        row.email = email or None
-        session.add(row)
+    try:
+        await actions.update_user(services, me.id, display_name=display,  # type: ignore[arg-type]
+                                  email=form.get("email", ""), timezone=zone, locale=locale,
+                                  actor=me)
+    except ActionError as exc:
+        return await render(request, "account/settings.html", form=form,
+                            errors=errors_of(exc), zones=_zones(),
+                            locales=available_locales(), status_code=exc.status_code)
     flash(request, _("Your account is saved."))
     return redirect(request, "/account")
 
