@@ -28,7 +28,6 @@ import asyncio
 import os
 import random
 import re
-import subprocess
 import time
 from collections import defaultdict
 from typing import Any
@@ -41,6 +40,7 @@ from server.scoreboard.bench_live import (
     _seed,
     bench_cleanup,
     bench_setup,
+    stop_servers,
 )
 
 __all__ = ["main"]
@@ -255,12 +255,7 @@ async def _run(args: argparse.Namespace) -> None:
               f"the queue (expected {len(submits)})")
         print(f"{os.cpu_count()} cores; load generator on the same machine")
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_servers(server)
         await bench_cleanup(args.pg, args.redis, name, prefix, data)
 
 

@@ -206,6 +206,18 @@ def _start_server(env: dict[str, str], data: Path, workers: int = 1
     raise SystemExit("a server did not start")
 
 
+def stop_servers(*processes: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM every ``podium serve`` started here, then wait (kill after 30 s)."""
+    running = [p for p in processes if p is not None]
+    for process in running:
+        process.terminate()
+    for process in running:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 async def bench_setup(pg: str, redis: str, label: str) -> tuple[str, str, Path, dict[str, str], Any]:
     """A fresh PostgreSQL database at the head revision, a Redis prefix and a data dir:
     ``(database name, prefix, data dir, env for podium processes, Settings)``."""
@@ -341,13 +353,7 @@ async def _run(args: argparse.Namespace) -> None:
         for client in clients:
             if client.poll() is None:
                 client.kill()
-        for process in servers:
-            process.terminate()
-        for process in servers:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_servers(*servers)
         await bench_cleanup(args.pg, args.redis, name, prefix, data)
 
 

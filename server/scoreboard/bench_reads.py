@@ -27,6 +27,7 @@ from server.scoreboard.bench_live import (
     _seed,
     bench_cleanup,
     bench_setup,
+    stop_servers,
 )
 
 __all__ = ["main"]
@@ -92,12 +93,7 @@ async def _run(args: argparse.Namespace) -> None:
         print(f"after {len(pending)} verdicts, {stale} of {len(pending) * 8 * args.workers} "
               "reads served an older board")
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_servers(server)
         await bench_cleanup(args.pg, args.redis, name, prefix, data)
 
 
