@@ -52,7 +52,8 @@ class Person:
         return response
 
     async def shot(self, name: str) -> None:
-        await self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+        await self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True,
+                                   animations="disabled", timeout=45_000)
 
 
 async def _person(browser: Any, base: str, shots: Path, name: str, *,
@@ -183,7 +184,11 @@ async def test_a_whole_event_in_the_browser(browser: Any, event_server: Any, art
 
     await _submit(ada, ACCEPTED, tmp_path)
     await _submit(bob, WRONG, tmp_path)
-    await bob.shot("08-contestant-submit-mobile")
+    # The pending page reloads itself when the verdict comes; a screenshot taken across that
+    # reload can hang, so wait for the judged page (it is no longer live) first.
+    await expect(bob.page.locator("[data-live-submission]")).to_have_count(0, timeout=TIMEOUT)
+    await bob.page.wait_for_load_state("load")
+    await bob.shot("08-contestant-submission-mobile")
     await ada.goto(f"/contests/{SLUG}/submissions")
     await expect(ada.page.locator(".verdict").first).to_have_attribute(
         "data-verdict", "AC", timeout=TIMEOUT)  # arrives live on the page
