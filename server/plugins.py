@@ -382,6 +382,11 @@ class ContestPlugins:
     def sync_targets(self) -> list[tuple[SyncTarget, BaseModel]]:
         return self._components(self.registry.sync_targets)
 
+    def implements(self, hook_name: str) -> bool:
+        """Whether a plugin enabled here implements this hook."""
+        return any(impl.plugin_name in self.enabled
+                   for impl in getattr(self.registry.pm.hook, hook_name).get_hookimpls())
+
     async def emit(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call an event or UI hook on the plugins enabled here, each with its own settings."""
         results = []

@@ -21,7 +21,13 @@ from server.leaderboard_index import LeaderboardIndex, make_leaderboard_index
 from server.plugins import PluginRegistry
 from server.queue import JudgeQueue, make_queue
 from server.scoreboard.index import StandingsIndex, make_index
-from server.scoreboard.live import LiveBoards, MemoryLiveStore, RedisLiveStore
+from server.scoreboard.live import (
+    LiveBoards,
+    LiveState,
+    MemoryLiveStore,
+    PartialRows,
+    RedisLiveStore,
+)
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -98,12 +104,19 @@ class Services:
 
             return await live_boards(services, contest_id)
 
+        async def partial(contest_id: int, team_ids: set[int],
+                          published: dict[str, LiveState]) -> PartialRows | None:
+            from server.actions.standings import live_rows
+
+            return await live_rows(services, contest_id, team_ids, published)
+
         store = RedisLiveStore(redis, prefix) if redis is not None else MemoryLiveStore()
         from server.scoreboard.team_details import team_details
 
         services.live = LiveBoards(store, ThemeEnvironments(registry), source, publish,
                                    prefix=prefix,
-                                   details=lambda contest_id: team_details(db, contest_id))
+                                   details=lambda contest_id: team_details(db, contest_id),
+                                   partial=partial)
         await services.bus.start()
         if start_plugins:
             await registry.broadcast("podium_startup", services=services)

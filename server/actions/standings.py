@@ -16,11 +16,13 @@ from server.components import RowScore
 from server.models import Contest, LevelState, Team, utcnow
 from server.plugins import PluginError
 from server.scoreboard import engine, reveal
+from server.scoreboard.live import LiveState, PartialRows, ViewRows
 from server.services import Services
 
 __all__ = [
     "after_standings_change",
     "live_boards",
+    "live_rows",
     "rebuild_standings",
     "refresh_live",
     "refresh_live_boundaries",
@@ -64,7 +66,8 @@ async def refresh_teams(
         await services.index.replace(contest_id, scores)
     else:
         await services.index.set_many(contest_id, scores)
-    return await after_standings_change(services, contest, scores)
+    return await after_standings_change(services, contest, scores, whole=everyone,
+                                        board_needed=everyone)
 
 
 @dataclasses.dataclass
@@ -150,10 +153,50 @@ async def live_boards(services: Services, contest_id: int
     return contest, {"jury": jury, "public": await scoreboard(services, contest, public=True)}
 
 
-async def refresh_live(services: Services, contest: Contest) -> None:
-    """Publish the contest's live scoreboards if they changed (after a committed change)."""
+async def live_rows(services: Services, contest_id: int, team_ids: set[int],
+                    published: dict[str, LiveState]) -> PartialRows | None:
+    """The rows of these teams in each live view, for a partial refresh of the published
+    states (see :meth:`server.scoreboard.live.LiveBoards.refresh`): the jury rows from the
+    stored standings (the recompute that preceded found every row the change affects), the
+    public ones the same while nothing is hidden, and during the freeze folded from the
+    attempts before it (with the teams whose first-to-solve marks move). None when only a full
+    build will do: the rule is unavailable, a reveal runs, or problem values depend on solves
+    (``solve_counts``) while the board is frozen."""
+    async with services.db.session() as session:
+        contest = await session.get(Contest, contest_id)
+        if contest is None:
+            return None
+        try:
+            rule, settings = services.plugins.for_contest(contest).scoring_rule()
+        except PluginError:
+            return None
+        now = utcnow()
+        problems = await engine.contest_problems(session, contest_id)
+        jury = ViewRows(problems, False, rule.time_column, await engine.jury_rows(
+            session, contest, rule, settings, team_ids, problems))
+        frozen = contest.is_frozen_at(now)
+        if now >= contest.start_at and not frozen:
+            public = jury
+        elif frozen:
+            if contest.reveal_step is not None or rule.solve_counts:
+                return None
+            marks = {team_id: {c["problem_id"] for c in row["cells"] if c["first_to_solve"]}
+                     for team_id, row in published["public"].rows.items()}
+            public = ViewRows(problems, True, rule.time_column, await engine.frozen_rows(
+                session, contest, rule, settings, team_ids, problems, marks))
+        else:  # before the start the public board names no problem
+            public = ViewRows([], False, rule.time_column, await engine.jury_rows(
+                session, contest, rule, settings, team_ids, []))
+    return PartialRows(contest, {"jury": jury, "public": public},
+                       lambda score: rule.sort_key(score, settings), rule.dense_ranks)
+
+
+async def refresh_live(services: Services, contest: Contest,
+                       teams: Iterable[int] | None = None) -> None:
+    """Publish the contest's live scoreboards if they changed (after a committed change);
+    ``teams``: only these teams' rows changed (None: anything may have)."""
     if services.live is not None:
-        await services.live.refresh(contest)
+        await services.live.refresh(contest, teams)
 
 
 async def refresh_live_boundaries(services: Services, since: datetime, now: datetime) -> int:
@@ -171,19 +214,31 @@ async def refresh_live_boundaries(services: Services, since: datetime, now: date
 
 
 async def after_standings_change(
-    services: Services, contest: Contest, team_ids: Iterable[int]
+    services: Services, contest: Contest, team_ids: Iterable[int], *, whole: bool = True,
+    board_needed: bool = False,
 ) -> engine.Board | None:
     """After commit: the live boards, levels for the changed teams, then sync targets and the
-    standings hook (they get the jury board the live refresh built)."""
-    await refresh_live(services, contest)
+    standings hook (they get the jury board the live refresh built, or one built here).
+
+    ``whole``: every row may have changed (else only ``team_ids``' rows and the rows their
+    change affects, which the recompute returned with them). The jury board is returned when
+    one was built (a plugin needed it, or the live refresh had it), or always with
+    ``board_needed``; else None."""
+    changed = set(team_ids)
+    await refresh_live(services, contest, None if whole else changed)
+    plugins = services.plugins.for_contest(contest)
     board = services.live.jury_board(contest.id) if services.live is not None else None  # type: ignore[arg-type]
-    if board is None:
+    needed = (board_needed or bool(plugins.level_systems()) or bool(plugins.sync_targets())
+              or plugins.implements("podium_standings_changed"))
+    if board is None and needed:
         try:
             board = await scoreboard(services, contest, public=False)
         except PluginError:
             return None
-    changed = set(team_ids)
-    plugins = services.plugins.for_contest(contest)
+    if board is None:
+        await emit(services, contest, "standings.changed",
+                   {"id": contest.id, "teams": sorted(changed)})
+        return None
     for system, settings in plugins.level_systems():
         for row in board.rows:
             if row.team.id in changed:

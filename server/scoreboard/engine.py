@@ -58,8 +58,11 @@ __all__ = [
     "contest_info",
     "contest_problems",
     "first_solvers",
+    "frozen_rows",
+    "jury_rows",
     "order_rows",
     "recompute_teams",
+    "row_dict",
     "with_solves",
 ]
 
@@ -497,20 +500,22 @@ class Board:
             "frozen": self.frozen,
             "time_column": self.time_column,
             "problems": [{"id": p.id, "label": p.label, "points": p.points} for p in self.problems],
-            "rows": [
-                {
-                    "rank": r.rank,
-                    "team_id": r.team.id,
-                    "team": r.team.name,
-                    "points": r.score.points,
-                    "solved": r.score.solved,
-                    "penalty": r.score.penalty,
-                    "last_time": r.score.last_time,
-                    "cells": [c.as_dict() for c in r.cells],
-                }
-                for r in self.rows
-            ],
+            "rows": [row_dict(r) for r in self.rows],
         }
+
+
+def row_dict(row: StandingRow) -> dict[str, Any]:
+    """A board row as JSON-able data (:meth:`Board.as_dict`)."""
+    return {
+        "rank": row.rank,
+        "team_id": row.team.id,
+        "team": row.team.name,
+        "points": row.score.points,
+        "solved": row.score.solved,
+        "penalty": row.score.penalty,
+        "last_time": row.score.last_time,
+        "cells": [c.as_dict() for c in row.cells],
+    }
 
 
 async def board(
@@ -564,6 +569,90 @@ async def board(
                     cells = [Cell(**c) for c in row[1] if c["problem_id"] in shown]
                 rows.append((rule.sort_key(score, settings), StandingRow(team, 0, score, cells)))
     return Board(contest, problems, _ranked(rule, rows), frozen, rule.time_column)
+
+
+async def _teams(session: AsyncSession, contest: Contest, team_ids: Iterable[int]
+                 ) -> dict[int, TeamInfo | None]:
+    """These teams as a board names them; None for a team that is hidden or not in the
+    contest (it has no row)."""
+    out: dict[int, TeamInfo | None] = dict.fromkeys(team_ids)
+    for team_id, name, display_name, hidden in await _rows(session, select(
+            Team.id, Team.name, Team.display_name, Team.hidden).where(
+            Team.contest_id == contest.id, col(Team.id).in_(list(out)))):
+        if not hidden:
+            out[team_id] = TeamInfo(team_id, display_name or name)
+    return out
+
+
+async def jury_rows(
+    session: AsyncSession,
+    contest: Contest,
+    rule: ScoringRule,
+    settings: BaseModel,
+    team_ids: Iterable[int],
+    problems: list[ProblemInfo],
+) -> dict[int, StandingRow | None]:
+    """The rows of these teams exactly as :func:`board` makes them from the stored standings
+    when nothing is hidden (rank 0: the caller ranks), with the cells of ``problems`` only;
+    None for a team without a row (hidden, or gone)."""
+    teams = await _teams(session, contest, team_ids)
+    stored = {
+        team_id: (RowScore(points=points, solved=solved, penalty=penalty, last_time=last_time),
+                  cells)
+        for team_id, points, solved, penalty, last_time, cells in await _rows(session, select(
+            Standing.team_id, Standing.points, Standing.solved, Standing.penalty,
+            Standing.last_time, Standing.cells).where(
+            Standing.contest_id == contest.id,
+            col(Standing.team_id).in_([t for t, info in teams.items() if info is not None])))}
+    shown = {p.id for p in problems}
+    out: dict[int, StandingRow | None] = {}
+    for team_id, team in teams.items():
+        if team is None:
+            out[team_id] = None
+            continue
+        row = stored.get(team_id)
+        if row is None:
+            cells, score = _fold(rule, settings, problems, {}, team_id, {})
+        else:
+            score = row[0]
+            cells = [Cell(**c) for c in row[1] if c["problem_id"] in shown]
+        out[team_id] = StandingRow(team, 0, score, cells)
+    return out
+
+
+async def frozen_rows(
+    session: AsyncSession,
+    contest: Contest,
+    rule: ScoringRule,
+    settings: BaseModel,
+    team_ids: Iterable[int],
+    problems: list[ProblemInfo],
+    marks: dict[int, set[int]],
+) -> dict[int, StandingRow | None]:
+    """The frozen public rows of these teams, as :func:`board` makes them during the freeze
+    (for a rule without ``solve_counts``), and of every other team whose first-to-solve marks
+    change: ``marks`` holds the problems each team is shown as first to solve now. (The jury
+    recompute of a change already names those teams, since a public mark moves only with a
+    pre-freeze accept, which moves the jury mark too; this check keeps the public board right
+    whatever the caller names.)"""
+    assert not rule.solve_counts
+    firsts = await first_solvers(session, contest, contest.freeze_at)
+    holds: dict[int, set[int]] = defaultdict(set)
+    for problem_id, team_id in firsts.items():
+        holds[team_id].add(problem_id)
+    wanted = set(team_ids) | {t for t in set(marks) | set(holds)
+                              if marks.get(t, set()) != holds.get(t, set())}
+    teams = await _teams(session, contest, wanted)
+    attempts, _ = await _load(session, contest, [t for t, i in teams.items() if i is not None],
+                              contest.freeze_at, rule)
+    out: dict[int, StandingRow | None] = {}
+    for team_id, team in teams.items():
+        if team is None:
+            out[team_id] = None
+        else:
+            cells, score = _fold(rule, settings, problems, attempts, team_id, firsts)
+            out[team_id] = StandingRow(team, 0, score, cells)
+    return out
 
 
 def _ranked(rule: ScoringRule, keyed: list[tuple[tuple[float, ...], StandingRow]]

@@ -39,9 +39,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from markupsafe import Markup
 
+from server.scoreboard.engine import row_dict
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from server.components import ProblemInfo, RowScore, StandingRow
     from server.models import Contest
     from server.scoreboard.engine import Board
     from server.scoreboard.team_details import TeamDetails
@@ -53,7 +56,9 @@ __all__ = [
     "LiveBoards",
     "LiveState",
     "MemoryLiveStore",
+    "PartialRows",
     "RedisLiveStore",
+    "ViewRows",
     "board_rows",
     "parse_header",
 ]
@@ -77,10 +82,80 @@ def fill(html: str, row: dict[str, Any]) -> str:
 def _content(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in _PLACE}
 
+
+_NO_DETAILS: dict[str, Any] = {"groups": [], "affiliation": ""}
+
+
+def _merge(old: dict[int, dict[str, Any]], patch: dict[int, dict[str, Any] | None],
+           details: dict[int, dict[str, Any]],
+           sort_key: Callable[[RowScore], tuple[float, ...]], dense: bool
+           ) -> tuple[dict[int, dict[str, Any]], set[int]]:
+    """The published rows with the patched ones put in (None: removed), the details brought
+    up to date, ordered and ranked as :func:`server.scoreboard.engine.board` orders them (sort
+    key, name, id). Returns the rows and the teams whose content may have changed."""
+    from server.components import RowScore
+
+    rows = {}
+    touched = set(patch)
+    for team_id, row in old.items():
+        if team_id in patch:
+            continue
+        info = details.get(team_id, _NO_DETAILS)
+        if row["groups"] != info["groups"] or row["affiliation"] != info["affiliation"]:
+            row = {**row, **info}
+            touched.add(team_id)
+        rows[team_id] = row
+    rows.update({team_id: row for team_id, row in patch.items() if row is not None})
+    keyed = sorted(
+        (sort_key(RowScore(points=row["points"], solved=row["solved"], penalty=row["penalty"],
+                           last_time=row["last_time"])), row["team"].lower(), team_id)
+        for team_id, row in rows.items())
+    out: dict[int, dict[str, Any]] = {}
+    previous: tuple[float, ...] | None = None
+    rank = 0
+    for pos, (key, _, team_id) in enumerate(keyed, start=1):
+        if key != previous:
+            rank = rank + 1 if dense else pos
+            previous = key
+        row = rows[team_id]
+        if row["pos"] != pos or row["rank"] != rank:
+            row = {**row, "pos": pos, "rank": rank}
+        out[team_id] = row
+    return out, touched
+
 Publisher = Callable[[bytes, list[str]], Awaitable[None]]
 BoardSource = Callable[[int], Awaitable["tuple[Contest, dict[str, Board | None]] | None"]]
 """``source(contest_id)``: the contest as stored now and the board of each view (None when the
 contest is gone; a view's board is None when its scoring rule is unavailable)."""
+
+
+@dataclass
+class ViewRows:
+    """One view's new rows for some teams (a partial refresh)."""
+
+    problems: list[ProblemInfo]
+    frozen: bool
+    time_column: str
+    rows: dict[int, StandingRow | None]
+    """team id -> its row (rank not set), None: the team has no row any more."""
+
+
+@dataclass
+class PartialRows:
+    """What a partial refresh needs: the contest as stored now, each view's changed rows, and
+    how the contest's rule orders rows."""
+
+    contest: Contest
+    views: dict[str, ViewRows]
+    sort_key: Callable[[RowScore], tuple[float, ...]]
+    dense_ranks: bool
+
+
+PartialSource = Callable[[int, set[int], dict[str, "LiveState"]],
+                         Awaitable["PartialRows | None"]]
+"""``partial(contest_id, team_ids, published)``: the rows of these teams (and of any other team
+whose row they change, such as a first-to-solve mark moving) in each view, given the published
+states; None when only a full build will do (the rule is unavailable, a reveal runs, …)."""
 DetailsSource = Callable[[int], Awaitable["TeamDetails"]]
 """``details(contest_id)``: the teams' public groups and affiliations (see
 :mod:`server.scoreboard.team_details`)."""
@@ -293,9 +368,11 @@ class LiveBoards:
 
     def __init__(self, store: LiveStore, themes: ThemeEnvironments, source: BoardSource,
                  publish: Publisher | None, *, prefix: str = "podium:",
-                 max_age: float = 10.0, details: DetailsSource | None = None) -> None:
+                 max_age: float = 10.0, details: DetailsSource | None = None,
+                 partial: PartialSource | None = None) -> None:
         self.store = store
         self._details = details
+        self._partial = partial
         self.themes = themes
         self._source = source
         self._publish = publish
@@ -305,7 +382,10 @@ class LiveBoards:
         self._cache: dict[tuple[int, str], LiveState] = {}
         self._requested: dict[int, int] = {}
         self._done: dict[int, int] = {}
-        self._boards: dict[int, Board | None] = {}
+        self._wanted: dict[int, set[int] | None] = {}
+        """contest id -> the teams asked for since the last refresh began (None: all)."""
+        self._boards: dict[int, tuple[int, Board | None]] = {}
+        """contest id -> (jury version, the jury board it was built from)."""
         self._known: dict[str, tuple[int, Contest]] = {}
         self.published = 0
         """Messages published by this process (for tests and benchmarks)."""
@@ -318,45 +398,125 @@ class LiveBoards:
 
     # -- publishing ------------------------------------------------------------------------
 
-    async def refresh(self, contest: Contest) -> None:
+    async def refresh(self, contest: Contest, teams: Iterable[int] | None = None) -> None:
         """Bring both views of the contest up to date and publish what changed.
+
+        ``teams``: only these teams' rows changed (and whatever rows their change affects:
+        the partial source finds those); the refresh then reads and renders just them, on top
+        of the published state. None: anything may have changed, the boards are built whole.
 
         The boards are built inside the contest's lock, from the database as it is then, so
         a later change is never overwritten by an earlier board. Concurrent calls coalesce: a
-        caller returns once a refresh that started after its call has finished. Errors are
-        logged, never raised (the change itself is committed).
+        caller returns once a refresh that started after its call has finished (the teams of
+        every call it covers are refreshed together). Errors are logged, never raised (the
+        change itself is committed).
         """
         contest_id = contest.id
         assert contest_id is not None
         mine = self._requested[contest_id] = self._requested.get(contest_id, 0) + 1
+        if teams is None or (contest_id in self._wanted and self._wanted[contest_id] is None):
+            self._wanted[contest_id] = None
+        else:
+            self._wanted.setdefault(contest_id, set()).update(teams)  # type: ignore[union-attr]
         try:
             async with self.store.lock(contest_id):
                 if self._done.get(contest_id, 0) >= mine:
                     return
                 target = self._requested[contest_id]
-                built = await self._source(contest_id)
-                if built is None:
-                    return
-                fresh, boards = built
-                details = (await self._details(contest_id)
-                           if self._details is not None else None)
-                self._boards[contest_id] = boards.get("jury")
-                shared: dict[int, tuple[dict[str, Any], dict[int, dict[str, Any]]]] = {}
-                for view in VIEWS:
-                    board = boards.get(view)
-                    if board is not None:
-                        # One board object for both views (nothing hidden): converted once.
-                        if id(board) not in shared:
-                            shared[id(board)] = board_rows(board, details)
-                        await self._refresh_view(fresh, view, board, shared[id(board)])
+                wanted = self._wanted.pop(contest_id, None)
+                if wanted is not None and self._partial is not None:
+                    try:
+                        if await self._refresh_partial(contest_id, wanted):
+                            self._done[contest_id] = target
+                            return
+                    except Exception:
+                        log.exception("partial live refresh failed for contest %s; "
+                                      "building the boards whole", contest.slug)
+                await self._refresh_whole(contest_id)
                 self._done[contest_id] = target
         except Exception:
             log.exception("live scoreboard refresh failed for contest %s", contest.slug)
 
+    async def _refresh_whole(self, contest_id: int) -> None:
+        built = await self._source(contest_id)
+        if built is None:
+            return
+        fresh, boards = built
+        details = await self._details(contest_id) if self._details is not None else None
+        shared: dict[int, tuple[dict[str, Any], dict[int, dict[str, Any]]]] = {}
+        for view in VIEWS:
+            board = boards.get(view)
+            if board is not None:
+                # One board object for both views (nothing hidden): converted once.
+                if id(board) not in shared:
+                    shared[id(board)] = board_rows(board, details)
+                head, rows = shared[id(board)]
+                old = await self._current(contest_id, view)
+                await self._publish_view(fresh, view, old, head, rows, built_at=time.time())
+        jury = await self._current(contest_id, "jury")
+        self._boards[contest_id] = (jury.version if jury is not None else 0, boards.get("jury"))
+
+    async def _refresh_partial(self, contest_id: int, teams: set[int]) -> bool:
+        """Refresh only these teams' rows on top of the published states; False (nothing
+        done) when a full build is needed: a state is missing, the source says so, or the
+        head would change (problems, freeze, title, groups…)."""
+        olds = {view: await self._current(contest_id, view) for view in VIEWS}
+        published = {view: state for view, state in olds.items() if state is not None}
+        if len(published) != len(VIEWS):
+            return False
+        assert self._partial is not None
+        built = await self._partial(contest_id, teams, published)
+        if built is None:
+            return False
+        fresh = built.contest
+        catalog, details = (await self._details(contest_id) if self._details is not None
+                            else ([], {}))
+        plans = []
+        converted: dict[int, dict[int, dict[str, Any] | None]] = {}
+        for view in VIEWS:
+            part, old = built.views[view], published[view]
+            if id(part) not in converted:
+                converted[id(part)] = {
+                    team_id: None if row is None else {"pos": 0, **row_dict(row),
+                                                       **details.get(team_id, _NO_DETAILS)}
+                    for team_id, row in part.rows.items()}
+            rows, touched = _merge(old.rows, converted[id(part)], details, built.sort_key,
+                                   built.dense_ranks)
+            head = {**old.head, "contest": fresh.slug, "frozen": part.frozen,
+                    "time_column": part.time_column,
+                    "problems": [{"id": p.id, "label": p.label, "points": p.points}
+                                 for p in part.problems],
+                    "reveal": None, "empty": not rows, "title": fresh.title,
+                    "visibility": fresh.visibility, "theme": fresh.theme, "groups": catalog}
+            if head != old.head:
+                return False
+            plans.append((view, old, head, rows, touched))
+        for view, old, head, rows, touched in plans:
+            await self._publish_view(fresh, view, old, head, rows, built_at=old.built_at,
+                                     candidates=touched)
+        # The jury board for the callers (sync targets, hooks): patched when this process
+        # holds the board the published state was built from.
+        base_version, board = self._boards.get(contest_id, (0, None))
+        jury = await self._current(contest_id, "jury")
+        patched = None
+        if board is not None and jury is not None and base_version == olds["jury"].version:  # type: ignore[union-attr]
+            changed = built.views["jury"].rows
+            by_team = {r.team.id: r for r in board.rows if r.team.id not in changed}
+            by_team.update({t: r for t, r in changed.items() if r is not None})
+            ordered = []
+            for team_id in jury.ordered():
+                row = by_team[team_id]
+                row.rank = jury.rows[team_id]["rank"]
+                ordered.append(row)
+            patched = type(board)(fresh, board.problems, ordered, board.frozen,
+                                  board.time_column)
+        self._boards[contest_id] = (jury.version if jury is not None else 0, patched)
+        return True
+
     def jury_board(self, contest_id: int) -> Board | None:
         """The jury board the last refresh in this process built (after a caller's change,
-        once its :meth:`refresh` returned)."""
-        return self._boards.get(contest_id)
+        once its :meth:`refresh` returned); None when it has none (build it yourself)."""
+        return self._boards.get(contest_id, (0, None))[1]
 
     async def _current(self, contest_id: int, view: str) -> LiveState | None:
         """The stored state, parsed once per version in this process."""
@@ -369,24 +529,27 @@ class LiveBoards:
             self._cache[(contest_id, view)] = state
         return state
 
-    async def _refresh_view(self, contest: Contest, view: str, board: Board,
-                            converted: tuple[dict[str, Any], dict[int, dict[str, Any]]]
-                            ) -> None:
+    async def _publish_view(self, contest: Contest, view: str, old: LiveState | None,
+                            head: dict[str, Any], rows: dict[int, dict[str, Any]], *,
+                            built_at: float, candidates: set[int] | None = None) -> None:
+        """Diff the new rows against the published state, render the changed ones, store and
+        publish. ``candidates``: the only rows whose content may differ (a partial refresh);
+        the others only may have moved."""
         contest_id = contest.id
         assert contest_id is not None
-        old = await self._current(contest_id, view)
-        head, rows = converted
         env = self.themes.get(contest.theme)
         macros = env.get_template("_scoreboard.html").module
         base = old.version if old is not None else 0
-        new = LiveState(version=base + 1, head=head, rows=rows, built_at=time.time())
+        new = LiveState(version=base + 1, head=head, rows=rows, built_at=built_at)
         head_changed = old is None or old.head != head
         new.head_html = (str(macros.board(head, Markup("<!--rows-->"), view)) if head_changed
                          else old.head_html)  # type: ignore[union-attr]
         changed = []
         for team_id, row in rows.items():
             before = None if old is None or head_changed else old.rows.get(team_id)
-            if before is not None and _content(before) == _content(row):
+            if before is not None and (
+                    (candidates is not None and team_id not in candidates)
+                    or before is row or _content(before) == _content(row)):
                 new.html[team_id] = old.html[team_id]  # type: ignore[union-attr]
             else:
                 new.html[team_id] = str(macros.row({**row, "pos": POS, "rank": RANK}, head,
@@ -398,7 +561,7 @@ class LiveBoards:
         moved = old is None or (order, places) != (
             old.ordered(), [old.rows[t]["rank"] for t in old.ordered()])
         if not head_changed and not changed and not removed and not moved:
-            old.built_at = new.built_at  # type: ignore[union-attr]
+            old.built_at = max(old.built_at, new.built_at)  # type: ignore[union-attr]
             return
         if old is None or head_changed:
             stored = None
