@@ -202,11 +202,18 @@ class LiveState:
     html: dict[int, str] = field(default_factory=dict)
     """team id -> the row's ``<tr>``."""
     built_at: float = 0.0
+    """When a refresh last brought this state up to date (whole or partial): a reader finds
+    the state stale when no refresh came for ``max_age`` seconds."""
+    whole_at: float = 0.0
+    """When the state was last built whole from the database: a partial refresh of a state
+    older than ``max_age`` builds it whole instead (a change whose refresh was lost is put
+    right within that time, without making readers wait)."""
     _snapshots: dict[str, bytes] = field(default_factory=dict)
 
     def encode_meta(self) -> str:
         return json.dumps({"version": self.version, "head": self.head,
-                           "head_html": self.head_html, "built_at": self.built_at})
+                           "head_html": self.head_html, "built_at": self.built_at,
+                           "whole_at": self.whole_at})
 
     def encode_row(self, team_id: int) -> str:
         return json.dumps([self.rows[team_id], self.html[team_id]])
@@ -215,7 +222,7 @@ class LiveState:
     def decode(cls, meta: str | bytes, rows: dict[Any, Any]) -> LiveState:
         data = json.loads(meta)
         state = cls(version=data["version"], head=data["head"], head_html=data["head_html"],
-                    built_at=data.get("built_at", 0.0))
+                    built_at=data.get("built_at", 0.0), whole_at=data.get("whole_at", 0.0))
         for key, value in rows.items():
             row, html = json.loads(value)
             state.rows[int(key)] = row
@@ -452,7 +459,9 @@ class LiveBoards:
                     shared[id(board)] = board_rows(board, details)
                 head, rows = shared[id(board)]
                 old = await self._current(contest_id, view)
-                await self._publish_view(fresh, view, old, head, rows, built_at=time.time())
+                now = time.time()
+                await self._publish_view(fresh, view, old, head, rows, built_at=now,
+                                         whole_at=now)
         jury = await self._current(contest_id, "jury")
         self._boards[contest_id] = (jury.version if jury is not None else 0, boards.get("jury"))
 
@@ -462,7 +471,8 @@ class LiveBoards:
         head would change (problems, freeze, title, groups…)."""
         olds = {view: await self._current(contest_id, view) for view in VIEWS}
         published = {view: state for view, state in olds.items() if state is not None}
-        if len(published) != len(VIEWS):
+        if len(published) != len(VIEWS) or any(
+                time.time() - state.whole_at > self.max_age for state in published.values()):
             return False
         assert self._partial is not None
         built = await self._partial(contest_id, teams, published)
@@ -492,7 +502,8 @@ class LiveBoards:
                 return False
             plans.append((view, old, head, rows, touched))
         for view, old, head, rows, touched in plans:
-            await self._publish_view(fresh, view, old, head, rows, built_at=old.built_at,
+            await self._publish_view(fresh, view, old, head, rows, built_at=time.time(),
+                                     whole_at=old.whole_at,
                                      candidates=touched)
         # The jury board for the callers (sync targets, hooks): patched when this process
         # holds the board the published state was built from.
@@ -531,7 +542,8 @@ class LiveBoards:
 
     async def _publish_view(self, contest: Contest, view: str, old: LiveState | None,
                             head: dict[str, Any], rows: dict[int, dict[str, Any]], *,
-                            built_at: float, candidates: set[int] | None = None) -> None:
+                            built_at: float, whole_at: float,
+                            candidates: set[int] | None = None) -> None:
         """Diff the new rows against the published state, render the changed ones, store and
         publish. ``candidates``: the only rows whose content may differ (a partial refresh);
         the others only may have moved."""
@@ -540,7 +552,8 @@ class LiveBoards:
         env = self.themes.get(contest.theme)
         macros = env.get_template("_scoreboard.html").module
         base = old.version if old is not None else 0
-        new = LiveState(version=base + 1, head=head, rows=rows, built_at=built_at)
+        new = LiveState(version=base + 1, head=head, rows=rows, built_at=built_at,
+                        whole_at=whole_at)
         head_changed = old is None or old.head != head
         new.head_html = (str(macros.board(head, Markup("<!--rows-->"), view)) if head_changed
                          else old.head_html)  # type: ignore[union-attr]
@@ -562,6 +575,7 @@ class LiveBoards:
             old.ordered(), [old.rows[t]["rank"] for t in old.ordered()])
         if not head_changed and not changed and not removed and not moved:
             old.built_at = max(old.built_at, new.built_at)  # type: ignore[union-attr]
+            old.whole_at = max(old.whole_at, new.whole_at)  # type: ignore[union-attr]
             return
         if old is None or head_changed:
             stored = None
