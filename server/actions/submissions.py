@@ -249,7 +249,10 @@ async def record_verdict(
                         "rejudging_id": judging.rejudging_id})
             if judging.rejudging_id is not None:
                 await finish_rejudging_if_done(session, judging.rejudging_id)
-            event = await _verdict_event(session, contest, submission, verdict)
+            # What badges see, read in this transaction; only when the contest has badges.
+            badges = services.plugins.for_contest(contest).badges()
+            event = (await _verdict_event(session, contest, submission, verdict)
+                     if badges and current else None)
     except IntegrityError:
         if job_key is not None:  # a concurrent post of the same result won the race
             existing = await _judging_by_key(services, job_key)
@@ -263,8 +266,8 @@ async def record_verdict(
     await refresh_teams(services, contest.id, [submission.team_id])  # type: ignore[arg-type,list-item]
     if contest.is_practice:
         await feed_practice(services, submission, judging)
-    plugins = services.plugins.for_contest(contest)
-    for badge, settings in plugins.badges():
+    for badge, settings in badges:
+        assert event is not None
         try:
             grants = badge.on_verdict(event, settings)
         except Exception:
