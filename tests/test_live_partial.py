@@ -158,13 +158,14 @@ async def test_the_partial_path_is_taken(services: Services) -> None:
     state = await live.store.load(world.contest.id, "public")
     assert state is not None and state.ordered()[0] == world.teams[1].id
     assert state.rows[world.teams[1].id]["rank"] == 1
-    # A state not built whole for max_age seconds is built whole by the next refresh.
-    live.max_age = 0.0
+    # A state not built whole for whole_every seconds is built whole after the partial
+    # refresh has published the change.
+    live.whole_every = 0.0
     await solve(services, world, 2, "A", "WA", 12)
-    assert calls["whole"] == 2  # the pending row, then the verdict
-    live.max_age = 3600.0
+    assert calls == {"whole": 2, "partial": 4}  # the pending row, then the verdict
+    live.whole_every = 3600.0
     await solve(services, world, 2, "A", "AC", 14)
-    assert calls["whole"] == 2
+    assert calls == {"whole": 2, "partial": 6}
     # A change of the problem set needs the whole board (the head changes).
     await actions.create_problem(services, slug="spring-c", title="Problem C")
     await actions.add_contest_problem(services, world.contest.id, "spring-c", label="C")

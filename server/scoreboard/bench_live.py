@@ -300,6 +300,16 @@ async def _run(args: argparse.Namespace) -> None:
 
         services = await Services.create(settings)
         sent: dict[int, float] = {}
+        published: dict[int, float] = {}  # version -> when its first message was published
+        live = services.live
+        assert live is not None and live._publish is not None
+        publish = live._publish
+
+        async def timed_publish(data: bytes, channels: list[str]) -> None:
+            published.setdefault(int(data.split(b" ", 2)[1].split(b"\n", 1)[0]), time.time())
+            await publish(data, channels)
+
+        live._publish = timed_publish
         took: list[float] = []
         try:
             contest = None
@@ -339,6 +349,10 @@ async def _run(args: argparse.Namespace) -> None:
             if values:
                 print(f"  {label:18} {len(values):7} messages  p50 {statistics.median(values):7.1f} ms"
                       f"  p99 {_pct(values, 0.99):7.1f} ms  max {max(values):7.1f} ms")
+        spans = [(published[v] - sent[v]) * 1000 for v in sent if v in published]
+        if spans:
+            print(f"  of which verdict -> published: p50 {statistics.median(spans):.1f} ms, "
+                  f"max {max(spans):.1f} ms (the rest is the fan-out to the sockets)")
         got = len(lat[0]) + len(lat[1])
         print(f"  recording a verdict took {statistics.median(took) * 1000:.0f} ms (median) in "
               "the recording process, publication included")

@@ -206,8 +206,8 @@ class LiveState:
     the state stale when no refresh came for ``max_age`` seconds."""
     whole_at: float = 0.0
     """When the state was last built whole from the database: a partial refresh of a state
-    older than ``max_age`` builds it whole instead (a change whose refresh was lost is put
-    right within that time, without making readers wait)."""
+    older than ``LiveBoards.whole_every`` is followed by a whole build (a change whose refresh
+    was lost is put right within that time, without making readers or the change wait)."""
     _snapshots: dict[str, bytes] = field(default_factory=dict)
 
     def encode_meta(self) -> str:
@@ -386,6 +386,10 @@ class LiveBoards:
         self._prefix = prefix
         self.max_age = max_age
         """A state older than this (seconds) is refreshed before it is served over HTTP."""
+        self.whole_every = 60.0
+        """Seconds after which a partial refresh is followed by a whole build (which
+        publishes only differences): a change whose refresh was lost, say by a process that
+        died between its commit and its refresh, shows within this time."""
         self._cache: dict[tuple[int, str], LiveState] = {}
         self._requested: dict[int, int] = {}
         self._done: dict[int, int] = {}
@@ -435,6 +439,10 @@ class LiveBoards:
                     try:
                         if await self._refresh_partial(contest_id, wanted):
                             self._done[contest_id] = target
+                            state = self._cache.get((contest_id, "jury"))
+                            if state is not None and time.time() - state.whole_at > self.whole_every:
+                                # Published already: the check does not delay the change.
+                                await self._refresh_whole(contest_id)
                             return
                     except Exception:
                         log.exception("partial live refresh failed for contest %s; "
@@ -471,8 +479,7 @@ class LiveBoards:
         head would change (problems, freeze, title, groups…)."""
         olds = {view: await self._current(contest_id, view) for view in VIEWS}
         published = {view: state for view, state in olds.items() if state is not None}
-        if len(published) != len(VIEWS) or any(
-                time.time() - state.whole_at > self.max_age for state in published.values()):
+        if len(published) != len(VIEWS):
             return False
         assert self._partial is not None
         built = await self._partial(contest_id, teams, published)
