@@ -35,6 +35,7 @@ from server.errors import ActionError
 from server.logs import RequestLogMiddleware, configure_logging
 from server.plugins import PluginRegistry
 from server.services import Services, build_registry
+from server.redis_client import redis_client
 from server.settings import Settings, load_settings
 from server.themes import ThemeEnvironments
 from server.web.api import api_router
@@ -139,8 +140,8 @@ def create_app(
     registry = registry or build_registry(settings)
     themes = ThemeEnvironments(registry, filters=template_filters())
     # The sessions' and the channels' Redis clients; the lifespan closes them.
-    channels_redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    stores_redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    channels_redis = redis_client(settings.redis_url) if settings.redis_url else None
+    stores_redis = redis_client(settings.redis_url) if settings.redis_url else None
     backend: ChannelsBackend = (
         RedisChannelsPubSubBackend(redis=channels_redis, key_prefix=settings.redis_prefix)
         if channels_redis is not None else MemoryChannelsBackend())

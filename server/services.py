@@ -28,6 +28,7 @@ from server.scoreboard.live import (
     PartialRows,
     RedisLiveStore,
 )
+from server.redis_client import redis_client
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class Services:
         settings.check()
         registry = registry or build_registry(settings)
         db = Database(settings.effective_database_url, echo=settings.sql_echo)
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        redis = redis_client(settings.redis_url) if settings.redis_url else None
         prefix = settings.redis_prefix
         services = cls(
             settings=settings,

@@ -238,7 +238,7 @@ async def bench_setup(pg: str, redis: str, label: str) -> tuple[str, str, Path, 
     env.update({"PODIUM_DATABASE_URL": db_url, "PODIUM_REDIS_URL": redis,
                 "PODIUM_REDIS_PREFIX": prefix, "PODIUM_SECRET_KEY": secret,
                 "PODIUM_DATA_DIR": str(data), "PODIUM_EMBEDDED_JUDGES": "0",
-                "PODIUM_LOG_LEVEL": "WARNING"})
+                "PODIUM_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING")})
     subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], env=env,
                    check=True, capture_output=True)
     settings = Settings(database_url=db_url, redis_url=redis, redis_prefix=prefix,
@@ -289,6 +289,12 @@ async def _run(args: argparse.Namespace) -> None:
         for client in clients:
             line = client.stdout.readline().decode()  # type: ignore[union-attr]
             if not line.startswith("READY"):
+                for log in sorted(data.glob("server-*.log")):  # why, before they are removed
+                    lines = log.read_text(errors="replace").splitlines()
+                    errors = [i for i, text in enumerate(lines)
+                              if "[info" not in text and ("rror" in text or "xception" in text)]
+                    shown = lines[errors[0]:errors[0] + 60] if errors else lines[-40:]
+                    print(f"--- {log.name}\n" + "\n".join(shown))
                 raise SystemExit(f"a client failed: {line!r}")
         print(f"{args.clients} sockets open on {args.servers} web process(es) in "
               f"{time.perf_counter() - t:.1f} s")

@@ -17,6 +17,7 @@ jury.
 from __future__ import annotations
 
 import asyncio
+import logging
 import contextlib
 import json
 from typing import Any
@@ -53,6 +54,7 @@ from server.web.auth import (
 __all__ = ["FreezeController", "origin_allowed", "scoreboard_page", "scoreboard_socket_html",
            "scoreboard_socket_json"]
 
+log = logging.getLogger("podium.live")
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
@@ -151,6 +153,15 @@ async def scoreboard_page(request: Request, slug: FromPath[str], user: CurrentUs
 
 async def _serve(socket: WebSocket, slug: str, view: str, fmt: str, *, allow_session: bool
                  ) -> None:
+    try:
+        await _serve_socket(socket, slug, view, fmt, allow_session=allow_session)
+    except Exception:  # Litestar closes with 4500 and logs nothing outside debug mode
+        log.exception("scoreboard socket for %s failed", slug)
+        raise
+
+
+async def _serve_socket(socket: WebSocket, slug: str, view: str, fmt: str, *,
+                        allow_session: bool) -> None:
     services = socket.app.state.services
     if not origin_allowed(socket, services.settings.allowed_origins):
         await socket.close(code=CLOSE_FORBIDDEN, reason="origin not allowed")
