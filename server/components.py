@@ -179,6 +179,19 @@ class StandingRow:
     score: RowScore
     cells: list[Cell] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The row as JSON-able data (a scoreboard row of the API and the live boards)."""
+        return {
+            "rank": self.rank,
+            "team_id": self.team.id,
+            "team": self.team.name,
+            "points": self.score.points,
+            "solved": self.score.solved,
+            "penalty": self.score.penalty,
+            "last_time": self.score.last_time,
+            "cells": [c.as_dict() for c in self.cells],
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class VerdictEvent:

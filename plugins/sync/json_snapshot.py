@@ -61,19 +61,7 @@ class JsonSnapshot(SyncTarget):
             "contest": contest.slug,
             "title": contest.title,
             "generated_at": utcnow().isoformat(),
-            "rows": [
-                {
-                    "rank": row.rank,
-                    "team_id": row.team.id,
-                    "team": row.team.name,
-                    "points": row.score.points,
-                    "solved": row.score.solved,
-                    "penalty": row.score.penalty,
-                    "last_time": row.score.last_time,
-                    "cells": [cell.as_dict() for cell in row.cells],
-                }
-                for row in rows
-            ],
+            "rows": [row.as_dict() for row in rows],
         }
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".snapshot-", suffix=".json")
         try:

@@ -62,7 +62,6 @@ __all__ = [
     "jury_rows",
     "order_rows",
     "recompute_teams",
-    "row_dict",
     "with_solves",
 ]
 
@@ -500,22 +499,8 @@ class Board:
             "frozen": self.frozen,
             "time_column": self.time_column,
             "problems": [{"id": p.id, "label": p.label, "points": p.points} for p in self.problems],
-            "rows": [row_dict(r) for r in self.rows],
+            "rows": [r.as_dict() for r in self.rows],
         }
-
-
-def row_dict(row: StandingRow) -> dict[str, Any]:
-    """A board row as JSON-able data (:meth:`Board.as_dict`)."""
-    return {
-        "rank": row.rank,
-        "team_id": row.team.id,
-        "team": row.team.name,
-        "points": row.score.points,
-        "solved": row.score.solved,
-        "penalty": row.score.penalty,
-        "last_time": row.score.last_time,
-        "cells": [c.as_dict() for c in row.cells],
-    }
 
 
 async def board(

@@ -39,8 +39,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from markupsafe import Markup
 
-from server.scoreboard.engine import row_dict
-
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -494,7 +492,7 @@ class LiveBoards:
             part, old = built.views[view], published[view]
             if id(part) not in converted:
                 converted[id(part)] = {
-                    team_id: None if row is None else {"pos": 0, **row_dict(row),
+                    team_id: None if row is None else {"pos": 0, **row.as_dict(),
                                                        **details.get(team_id, _NO_DETAILS)}
                     for team_id, row in part.rows.items()}
             rows, touched = _merge(old.rows, converted[id(part)], details, built.sort_key,
