@@ -17,6 +17,7 @@ from server.actions.contests import (
     create_problem,
     disable_plugin,
     enable_language,
+    remove_contest_problem,
     update_contest,
 )
 from server.actions.errors import ActionError, Conflict, Forbidden, Invalid, NotFound
@@ -88,6 +89,7 @@ __all__ = [
     "set_password",
     "submit",
     "submit_scores",
+    "remove_contest_problem",
     "update_contest",
     "update_team",
     "update_user",

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from server.actions.base import audit, contest_by_ref, emit, get_or_404, publish, unit_of_work
-from server.actions.errors import Invalid, NotFound
+from server.actions.errors import Conflict, Invalid, NotFound
 from server.actions.standings import rebuild_standings, refresh_live
 from server.models import (
     Contest,
@@ -18,6 +18,7 @@ from server.models import (
     ContestProblem,
     Problem,
     RegistrationMode,
+    Submission,
     User,
     Visibility,
     utcnow,
@@ -34,6 +35,7 @@ __all__ = [
     "disable_language",
     "disable_plugin",
     "enable_language",
+    "remove_contest_problem",
     "update_contest",
     "update_contest_problem",
     "update_problem",
@@ -463,3 +465,30 @@ async def update_contest_problem(
     await rebuild_standings(services, contest.id)  # type: ignore[arg-type]
     await emit(services, contest, "contest.problems", {"id": contest.id, "changed": label})
     return link
+
+
+async def remove_contest_problem(
+    services: Services, contest_ref: int | str, label: str, *, actor: User | None = None
+) -> None:
+    """Take a problem out of a contest (it stays in the problem bank). Refused while the
+    contest holds submissions to it: their verdicts, the scoreboard's history and the event
+    feed refer to it (DOMjudge refuses the same)."""
+    async with unit_of_work(services) as session:
+        contest = await contest_by_ref(session, contest_ref)
+        link = (await session.exec(select(ContestProblem).where(
+            ContestProblem.contest_id == contest.id, ContestProblem.label == label))).first()
+        if link is None:
+            raise NotFound(f"contest {contest.slug!r} has no problem {label!r}")
+        count = (await session.exec(select(func.count()).select_from(Submission).where(
+            Submission.contest_id == contest.id,
+            Submission.problem_id == link.problem_id))).one()
+        if count:
+            raise Conflict(f"problem {label} has {count} submission(s) in this contest and "
+                           "cannot be removed")
+        problem = await session.get(Problem, link.problem_id)
+        audit(session, actor=actor, action="contest.problem.remove",
+              object_type="contest_problem", object_id=link.id, contest_id=contest.id,
+              data={"problem": problem.slug if problem else None, "label": label})
+        await session.delete(link)
+    await rebuild_standings(services, contest.id)  # type: ignore[arg-type]
+    await emit(services, contest, "contest.problems", {"id": contest.id, "removed": label})

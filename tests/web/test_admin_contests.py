@@ -31,6 +31,7 @@ from tests.web import (  # noqa: F401 (fast_passwords is an autouse fixture)
     form_post,
     frozen_world,
     log_in,
+    solve_in_app,
     world_with_tokens,
 )
 
@@ -427,6 +428,37 @@ async def test_add_from_bank_and_edit_contest_problem(client) -> None:
     assert edit.status_code == 303
     link = _rows(client, ContestProblem, ContestProblem.label == "X")[0]
     assert (link.points, link.color, link.ordinal) == (5.0, None, 0)
+
+
+async def test_remove_a_contest_problem_only_while_it_has_no_submissions(client) -> None:
+    world = world_with_tokens(client, teams=1)
+    app = InApp(client)
+    app.create_problem(slug="extra", title="Extra problem")
+    app.add_contest_problem(world.contest.id, "extra", label="C")
+    solve_in_app(client, world, 0, "A", "AC", 10)
+    await _as(client)
+    page = await client.get("/admin/contests/spring/problems", headers=HTML)
+    assert 'action="/admin/contests/spring/problems/C/remove"' in page.text
+    refused = await form_post(client, "/admin/contests/spring/problems/A/remove", {},
+                              token_from="/admin/contests/spring/problems")
+    assert refused.status_code == 303
+    page = await client.get("/admin/contests/spring/problems", headers=HTML)
+    assert "problem A has 1 submission(s) in this contest and cannot be removed" in page.text
+    assert {link.label for link in _rows(client, ContestProblem)} == {"A", "B", "C"}
+    removed = await form_post(client, "/admin/contests/spring/problems/C/remove", {},
+                              token_from="/admin/contests/spring/problems")
+    assert removed.status_code == 303
+    assert {link.label for link in _rows(client, ContestProblem)} == {"A", "B"}
+    assert _rows(client, Problem, Problem.slug == "extra")  # still in the bank
+    assert _rows(client, AuditEntry, AuditEntry.action == "contest.problem.remove")
+    board = (await client.get("/api/v1/contests/spring/scoreboard")).json()
+    assert [p["label"] for p in board["problems"]] == ["A", "B"]
+    assert len(board["rows"][0]["cells"]) == 2
+    missing = await form_post(client, "/admin/contests/spring/problems/Z/remove", {},
+                              token_from="/admin/contests/spring/problems")
+    assert missing.status_code == 303
+    page = await client.get("/admin/contests/spring/problems", headers=HTML)
+    assert "has no problem &#39;Z&#39;" in page.text or "has no problem 'Z'" in page.text
 
 
 # -- the problem bank -------------------------------------------------------------------------

@@ -614,6 +614,22 @@ async def contest_problem_save(request: Request, slug: FromPath[str], label: Fro
     return redirect(request, f"/admin/contests/{slug}/problems")
 
 
+@post("/contests/{slug:str}/problems/{label:str}/remove", name="admin:contest-problem-remove")
+async def contest_problem_remove(request: Request, slug: FromPath[str], label: FromPath[str],
+                                 user: CurrentUser) -> Response[str]:
+    actor = require_manager(user)
+    contest = await admin_contest(request, slug)
+    try:
+        await contest_actions.remove_contest_problem(services_of(request), _id(contest), label,
+                                                     actor=actor)
+    except ActionError as exc:
+        flash(request, exc.message, "error")
+    else:
+        flash(request, _("Problem {label} removed from the contest (it stays in the problem "
+                         "bank).").format(label=label), "success")
+    return redirect(request, f"/admin/contests/{slug}/problems")
+
+
 # -- languages --------------------------------------------------------------------------------
 
 async def _enabled_languages(request: Request, contest: Contest) -> set[str]:
@@ -934,7 +950,7 @@ route_handlers: list[Any] = [
     dashboard, contests_list, contest_new_page, contest_create, contest_page, contest_save,
     contest_scoring_save, export_event_feed, export_scoreboard, plugins_page, plugin_save,
     plugin_disable, contest_problems_page, contest_problem_add, contest_problem_upload,
-    contest_problem_save, languages_page, languages_save, scoreboard_page, start_now_post, end_now_post, freeze_post,
+    contest_problem_save, contest_problem_remove, languages_page, languages_save, scoreboard_page, start_now_post, end_now_post, freeze_post,
     unfreeze_post, reveal_start_post, reveal_next_post, problems_page, problem_create,
     problem_preview, problem_page, problem_save, problem_test_add,
 ]
