@@ -250,15 +250,21 @@ async def test_passwords_and_tokens(services: Services) -> None:
     assert await actions.user_for_token(services, expired) is None
 
 
-async def test_score_changes_are_audited(services: Services) -> None:
+async def test_contest_changes_are_audited(services: Services) -> None:
     world = await make_world(services)
     await actions.update_contest(services, "spring", actor=world.admin,
                                  freeze_at=world.start + timedelta(hours=4))
     await actions.update_contest(services, "spring", actor=world.admin, title="Renamed")
+    await actions.update_contest(services, "spring", actor=world.admin, title="Renamed")
+    await actions.update_contest(services, "spring", actor=world.admin,
+                                 registration_code_hash="0" * 64)
     entries = await _all(services, select(AuditEntry).where(
-        AuditEntry.action == "contest.update"))
-    assert len(entries) == 1 and "freeze_at" in entries[0].data
-    assert entries[0].actor_id == world.admin.id
+        AuditEntry.action == "contest.update").order_by(AuditEntry.id))
+    assert [sorted(e.data) for e in entries] == [  # an unchanged title is no change
+        ["freeze_at"], ["title"], ["registration_code_hash"]]
+    assert entries[1].data == {"title": "Renamed"}
+    assert entries[2].data == {"registration_code_hash": "(changed)"}  # never the hash
+    assert {e.actor_id for e in entries} == {world.admin.id}
 
 
 async def test_contest_state_change_reaches_enabled_plugins(make_settings: Any,

@@ -187,10 +187,11 @@ async def update_contest(
         contest.updated_at = now
         session.add(contest)
         touched = {k for k in changes if before[k] != getattr(contest, k)}
-        if touched & SCORE_FIELDS:
+        if touched:  # every change is audited; a registration code only as "changed"
             audit(session, actor=actor, action="contest.update", object_type="contest",
                   object_id=contest.id, contest_id=contest.id,
-                  data={k: _jsonable(getattr(contest, k)) for k in sorted(touched)})
+                  data={k: "(changed)" if k == "registration_code_hash"
+                        else _jsonable(getattr(contest, k)) for k in sorted(touched)})
     new_state = contest.state_at(now)
     if "theme" in touched and services.live is not None:
         await services.live.clear([contest.id])  # rows are rendered again in the new theme

@@ -188,7 +188,8 @@ async def test_contest_settings_save_and_errors(client) -> None:
     assert wrong.status_code == 400
     assert "must be one of" in _field_error(wrong.text, "show_test_results")
     assert contest.start_at == world.start  # shown in minutes, untouched: seconds are kept
-    assert not _rows(client, AuditEntry, AuditEntry.action == "contest.update")
+    [entry] = _rows(client, AuditEntry, AuditEntry.action == "contest.update")
+    assert entry.data["title"] == "Spring renamed" and "start_at" not in entry.data
 
 
 async def test_scoring_settings_form_round_trips_and_shows_field_errors(client) -> None:
