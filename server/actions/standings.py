@@ -235,23 +235,20 @@ async def after_standings_change(
             board = await scoreboard(services, contest, public=False)
         except PluginError:
             return None
-    if board is None:
-        await emit(services, contest, "standings.changed",
-                   {"id": contest.id, "teams": sorted(changed)})
-        return None
+    rows = board.rows if board is not None else []  # no board: nobody below reads rows
     for system, settings in plugins.level_systems():
-        for row in board.rows:
+        for row in rows:
             if row.team.id in changed:
                 await _update_level(services, contest, system, settings, row.team.id, row.score)
     for target, settings in plugins.sync_targets():
         try:
-            await target.standings_changed(engine.contest_info(contest), board.rows, settings,
+            await target.standings_changed(engine.contest_info(contest), rows, settings,
                                            services)
         except Exception:
             log.exception("sync target %s failed for contest %s", target.name, contest.slug)
     await emit(services, contest, "standings.changed",
                {"id": contest.id, "teams": sorted(changed)},
-               hook="podium_standings_changed", rows=board.rows)
+               hook="podium_standings_changed", rows=rows)
     return board
 
 

@@ -535,24 +535,9 @@ async def board(
                 rows.append((rule.sort_key(score, settings), StandingRow(team, 0, score, cells)))
             attempts.clear()  # freed before the collector resumes, not scanned once more
         else:
-            query = select(Standing.team_id, Standing.points, Standing.solved,
-                           Standing.penalty, Standing.last_time, Standing.cells).where(
-                Standing.contest_id == contest.id)
-            stored = {
-                team_id: (RowScore(points=points, solved=solved, penalty=penalty,
-                                   last_time=last_time), cells)
-                for team_id, points, solved, penalty, last_time, cells
-                in await _rows(session, query)
-            }
-            shown = {p.id for p in problems}
-            for team in teams:
-                row = stored.get(team.id)
-                if row is None:
-                    cells, score = _fold(rule, settings, problems, {}, team.id, {})
-                else:
-                    score = row[0]
-                    cells = [Cell(**c) for c in row[1] if c["problem_id"] in shown]
-                rows.append((rule.sort_key(score, settings), StandingRow(team, 0, score, cells)))
+            for row in (await _from_standings(session, contest, rule, settings, teams,
+                                              problems, everyone=True)).values():
+                rows.append((rule.sort_key(row.score, settings), row))
     return Board(contest, problems, _ranked(rule, rows), frozen, rule.time_column)
 
 
@@ -581,27 +566,42 @@ async def jury_rows(
     when nothing is hidden (rank 0: the caller ranks), with the cells of ``problems`` only;
     None for a team without a row (hidden, or gone)."""
     teams = await _teams(session, contest, team_ids)
+    found = await _from_standings(session, contest, rule, settings,
+                                  [info for info in teams.values() if info is not None], problems)
+    return {team_id: found.get(team_id) for team_id in teams}
+
+
+async def _from_standings(
+    session: AsyncSession,
+    contest: Contest,
+    rule: ScoringRule,
+    settings: BaseModel,
+    teams: Sequence[TeamInfo],
+    problems: Sequence[ProblemInfo],
+    *,
+    everyone: bool = False,
+) -> dict[int, StandingRow]:
+    """These teams' rows from the stored standings (rank 0), with the cells of ``problems``
+    only; a team without a stored row gets the rule's empty row. ``everyone``: the teams are
+    all of the contest's (one read of the contest's standings, no team filter)."""
+    query = select(Standing.team_id, Standing.points, Standing.solved, Standing.penalty,
+                   Standing.last_time, Standing.cells).where(Standing.contest_id == contest.id)
+    if not everyone:
+        query = query.where(col(Standing.team_id).in_([team.id for team in teams]))
     stored = {
         team_id: (RowScore(points=points, solved=solved, penalty=penalty, last_time=last_time),
                   cells)
-        for team_id, points, solved, penalty, last_time, cells in await _rows(session, select(
-            Standing.team_id, Standing.points, Standing.solved, Standing.penalty,
-            Standing.last_time, Standing.cells).where(
-            Standing.contest_id == contest.id,
-            col(Standing.team_id).in_([t for t, info in teams.items() if info is not None])))}
+        for team_id, points, solved, penalty, last_time, cells in await _rows(session, query)}
     shown = {p.id for p in problems}
-    out: dict[int, StandingRow | None] = {}
-    for team_id, team in teams.items():
-        if team is None:
-            out[team_id] = None
-            continue
-        row = stored.get(team_id)
+    out: dict[int, StandingRow] = {}
+    for team in teams:
+        row = stored.get(team.id)
         if row is None:
-            cells, score = _fold(rule, settings, problems, {}, team_id, {})
+            cells, score = _fold(rule, settings, problems, {}, team.id, {})
         else:
             score = row[0]
             cells = [Cell(**c) for c in row[1] if c["problem_id"] in shown]
-        out[team_id] = StandingRow(team, 0, score, cells)
+        out[team.id] = StandingRow(team, 0, score, cells)
     return out
 
 

@@ -155,6 +155,8 @@ async def _serve(socket: WebSocket, slug: str, view: str, fmt: str, *, allow_ses
                  ) -> None:
     try:
         await _serve_socket(socket, slug, view, fmt, allow_session=allow_session)
+    except (WebSocketDisconnect, OSError):
+        pass  # the client left (during the handshake, say): nothing went wrong here
     except Exception:  # Litestar closes with 4500 and logs nothing outside debug mode
         log.exception("scoreboard socket for %s failed", slug)
         raise
