@@ -138,3 +138,37 @@ async def test_judge_host_names_are_checked(services: Services) -> None:
     await create_judge_host(services, "ok")
     with pytest.raises(Conflict):
         await create_judge_host(services, "ok")
+
+
+async def test_a_failing_board_refresh_does_not_hide_the_verdict(
+        services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The verdict is stored before the boards refresh; when the refresh fails, it is logged
+    and the team still hears of its verdict (``judging.finished`` on the contest's topic)."""
+    import asyncio
+
+    from server.actions import submissions
+
+    world = await _world_with_tests(services)
+    sub = await actions.submit(services, contest="spring", team_id=world.teams[0].id,
+                               problem="A", language="python3", files={"a.py": b"print(1)\n"},
+                               user=world.users[0])
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the board is on fire")
+
+    monkeypatch.setattr(submissions, "refresh_teams", broken)
+    async with services.bus.subscribe(f"contest:{world.contest.id}") as events:
+        await submissions.record_verdict(services, sub.id, "AC", job_key="on-fire")
+
+        async def finished() -> dict[str, object]:
+            async for _topic, event in events:
+                if event.get("type") == "judging.finished":
+                    return event
+            raise AssertionError("the bus ended")
+
+        event = await asyncio.wait_for(finished(), 5)
+    assert (event["submission_id"], event["verdict"]) == (sub.id, "AC")
+    assert "refreshing the standings failed" in caplog.text
+    async with services.db.session() as session:
+        assert (await session.get(Submission, sub.id)).verdict == "AC"

@@ -263,9 +263,19 @@ async def record_verdict(
         log.info("submission %s: judging %s (%s) was replaced by a rejudge; kept as history",
                  submission_id, judging.id, verdict.value)
         return judging
-    await refresh_teams(services, contest.id, [submission.team_id])  # type: ignore[arg-type,list-item]
+    # The verdict is stored: what follows derives from it. A failure here is logged and the
+    # rest still runs (the team's page must hear of its verdict; a retried post of the same
+    # job would return the stored judging without any of this).
+    try:
+        await refresh_teams(services, contest.id, [submission.team_id])  # type: ignore[arg-type,list-item]
+    except Exception:
+        log.exception("submission %s: refreshing the standings failed", submission_id)
     if contest.is_practice:
-        await feed_practice(services, submission, judging)
+        try:
+            await feed_practice(services, submission, judging)
+        except Exception:
+            log.exception("submission %s: feeding the practice leaderboard failed",
+                          submission_id)
     for badge, settings in badges:
         assert event is not None
         try:

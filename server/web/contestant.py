@@ -24,6 +24,7 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Request, Response, WebSocket, get, post, websocket
@@ -101,7 +102,7 @@ def test_results_mode(contest: Contest) -> str:
 async def visible_contest(request: Request, slug: str, user: User | None) -> Contest:
     """The contest if this user may see it; 404 otherwise (never leak its existence)."""
     services = services_of(request)
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         try:
             contest = await contest_by_ref(session, slug)
         except actions.NotFound:
@@ -118,7 +119,7 @@ async def _team(request: Request, contest: Contest, user: User | None) -> Team |
     key = ("podium_team", contest.id, user.id)
     cache = request.scope.setdefault("podium_cache", {})  # type: ignore[typeddict-item]
     if key not in cache:
-        async with services_of(request).db.session() as session:
+        async with services_of(request).db.read() as session:
             cache[key] = (await session.exec(
                 select(Team).join(TeamMember, TeamMember.team_id == Team.id)  # type: ignore[arg-type]
                 .where(TeamMember.contest_id == contest.id,
@@ -131,7 +132,7 @@ def _problems_open(contest: Contest, user: User | None) -> bool:
 
 
 async def _problem_links(request: Request, contest: Contest) -> list[tuple[ContestProblem, Problem]]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         return list(await session.exec(
             select(ContestProblem, Problem)
             .join(Problem, Problem.id == ContestProblem.problem_id)  # type: ignore[arg-type]
@@ -143,7 +144,7 @@ async def _problem(request: Request, contest: Contest, label: str, user: User | 
                    ) -> tuple[ContestProblem, Problem]:
     if not _problems_open(contest, user):
         raise NotFoundException(f"problem {label!r} does not exist")
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         found = (await session.exec(
             select(ContestProblem, Problem)
             .join(Problem, Problem.id == ContestProblem.problem_id)  # type: ignore[arg-type]
@@ -166,7 +167,7 @@ async def _solved_counts(request: Request, contest: Contest, user: User | None) 
     if not is_staff(user) and contest.is_frozen_at(utcnow()):
         assert contest.freeze_at is not None
         query = query.where(col(Submission.submitted_at) < contest.freeze_at)
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         return {pid: count for pid, count in await session.exec(query)}
 
 
@@ -175,7 +176,7 @@ async def _team_marks(request: Request, contest: Contest, team: Team | None) -> 
     also during a freeze)."""
     if team is None:
         return {}
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         rows = list(await session.exec(
             select(Submission.problem_id, Submission.verdict).where(
                 Submission.contest_id == contest.id, Submission.team_id == team.id)))
@@ -191,7 +192,7 @@ async def _team_marks(request: Request, contest: Contest, team: Team | None) -> 
 
 
 async def _announcements(request: Request, contest: Contest) -> list[Announcement]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         return list(await session.exec(
             select(Announcement).where(Announcement.contest_id == contest.id,
                                        col(Announcement.published).is_(True))
@@ -268,7 +269,7 @@ class Sample:
 
 
 async def _samples(request: Request, problem: Problem) -> list[Sample]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         cases = list(await session.exec(
             select(TestCase).where(TestCase.problem_id == problem.id,
                                    col(TestCase.is_sample).is_(True))
@@ -326,7 +327,7 @@ async def statement_pdf(request: Request, slug: FromPath[str], label: FromPath[s
 async def _languages(request: Request, contest: Contest) -> list[tuple[str, str]]:
     """The contest's enabled languages that this server knows: ``(name, title)``."""
     services = services_of(request)
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         names = list(await session.exec(
             select(ContestLanguage.language).where(ContestLanguage.contest_id == contest.id)
             .order_by(col(ContestLanguage.language))))
@@ -336,7 +337,7 @@ async def _languages(request: Request, contest: Contest) -> list[tuple[str, str]
 
 
 async def _last_language(request: Request, contest: Contest, team: Team) -> str | None:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         return (await session.exec(
             select(Submission.language).where(Submission.contest_id == contest.id,
                                               Submission.team_id == team.id)
@@ -477,7 +478,8 @@ class Row:
 
 
 async def _rows(request_or_services: Any, contest: Contest, *, team_id: int | None = None,
-                submission_id: int | None = None) -> list[Row]:
+                submission_id: int | None = None,
+                submission_ids: Sequence[int] | None = None) -> list[Row]:
     services = (request_or_services if hasattr(request_or_services, "db")
                 else services_of(request_or_services))
     query = (select(Submission, ContestProblem, Problem)
@@ -489,10 +491,32 @@ async def _rows(request_or_services: Any, contest: Contest, *, team_id: int | No
         query = query.where(Submission.team_id == team_id)
     if submission_id is not None:
         query = query.where(Submission.id == submission_id)
+    if submission_ids is not None:
+        query = query.where(col(Submission.id).in_(submission_ids))
     query = query.order_by(col(Submission.submitted_at).desc(), col(Submission.id).desc())
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         return [Row(sub, link.label, problem.title, link.color)
                 for sub, link, problem in await session.exec(query)]
+
+
+#: At most this many pending rows are caught up when a submissions socket connects.
+MAX_CATCH_UP = 100
+
+
+def submissions_ws_url(contest: Contest, rows: Sequence[Row]) -> str:
+    """The submissions socket of a page showing ``rows``: it names the rows shown pending, so
+    a verdict recorded between the page's render and the socket's subscription is sent on
+    connect (``submissions_socket``) instead of being missed."""
+    url = f"/contests/{contest.slug}/submissions/ws"
+    pending = [str(row.submission.id) for row in rows if row.submission.verdict is None]
+    return f"{url}?pending={','.join(pending[:MAX_CATCH_UP])}" if pending else url
+
+
+def _pending_ids(raw: str | None) -> list[int]:
+    """The ``pending`` query value of a submissions socket: ids, comma separated; anything
+    else in it is ignored (it only ever asks for rows the socket's team may see anyway)."""
+    ids = [int(part) for part in (raw or "").split(",") if part.strip().isdigit()]
+    return ids[:MAX_CATCH_UP]
 
 
 def submission_row_html(env: Any, contest: Contest, row: Row, *, oob: str = "") -> str:
@@ -512,9 +536,8 @@ async def submissions_page(request: Request, slug: FromPath[str], user: CurrentU
     if team is None:
         return await _no_team(request, contest, me)
     return await render(request, "contest/submissions.html", contest=contest, team=team,
-                        rows=await _rows(request, contest, team_id=team.id),
-                        verdict_names=VERDICT_NAMES,
-                        ws_url=f"/contests/{contest.slug}/submissions/ws")
+                        rows=(rows := await _rows(request, contest, team_id=team.id)),
+                        verdict_names=VERDICT_NAMES, ws_url=submissions_ws_url(contest, rows))
 
 
 async def _own_submission(request: Request, contest: Contest, submission_id: int,
@@ -551,7 +574,7 @@ async def submission_page(request: Request, slug: FromPath[str], submission_id: 
     mode = "all" if staff else test_results_mode(contest)
     judging: Judging | None = None
     runs: list[RunView] = []
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         files = list(await session.exec(select(SubmissionFile).where(
             SubmissionFile.submission_id == sub.id).order_by(col(SubmissionFile.filename))))
         team = await session.get(Team, sub.team_id)
@@ -571,7 +594,7 @@ async def submission_page(request: Request, slug: FromPath[str], submission_id: 
         request, "contest/submission.html", contest=contest, row=row, sub=sub, team=team,
         judging=judging, runs=runs, mode=mode, sources=sources, staff=staff,
         verdict_names=VERDICT_NAMES, editor_mode=EDITOR_MODES.get(sub.language, ""),
-        ws_url=f"/contests/{contest.slug}/submissions/ws")
+        ws_url=submissions_ws_url(contest, [row]))
 
 
 # -- live verdicts ------------------------------------------------------------------------
@@ -666,7 +689,7 @@ class SubmissionFeeds:
             else event.get("id")
         if not isinstance(sub_id, int):
             return None
-        async with self.services.db.session() as session:
+        async with self.services.db.read() as session:
             contest = await session.get(Contest, contest_id)
         if contest is None:
             return None
@@ -705,7 +728,7 @@ async def submissions_socket(socket: WebSocket, slug: FromPath[str]) -> None:
     if user is None:
         await socket.close(code=CLOSE_FORBIDDEN, reason="log in first")
         return
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         try:
             contest = await contest_by_ref(session, slug)
         except actions.NotFound:
@@ -720,6 +743,14 @@ async def submissions_socket(socket: WebSocket, slug: FromPath[str]) -> None:
     feeds = feeds_of(socket.app)
     queue = await feeds.join(contest.id, team_id)  # type: ignore[arg-type]
     await socket.accept()
+    # Subscribed: a verdict from now on comes through the queue. One recorded before (after
+    # the page was rendered) is caught up here, so a row never stays "Judging…" for good.
+    if pending := _pending_ids(socket.query_params.get("pending")):
+        env = socket.app.state.themes.get(contest.theme or services.settings.default_theme)
+        for row in await _rows(services, contest, team_id=team_id, submission_ids=pending):
+            if row.submission.verdict is not None:
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(submission_row_html(env, contest, row, oob="true"))
     receiver = asyncio.create_task(_drain_client(socket, queue))
     try:
         while (html := await queue.get()) is not None:

@@ -8,6 +8,7 @@ repository root, a folder CI keeps.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -71,6 +72,8 @@ def event_server(tmp_path: Path, fresh_pg: str) -> Iterator[tuple[Server, dict[s
         yield server, env
     finally:
         server.stop()
+        with contextlib.suppress(OSError):  # what the server logged, kept beside the shots
+            shutil.copyfile(server.log, ARTIFACTS / "browser-server.log")
         from redis import Redis
 
         redis = Redis.from_url(REDIS_URL)

@@ -328,6 +328,37 @@ async def test_verdicts_arrive_live_for_the_team_only(client) -> None:
         assert _no_message(mine)
 
 
+async def test_a_verdict_recorded_before_the_socket_connects_is_caught_up(client) -> None:
+    """The page is rendered with a row pending; the verdict is recorded before the page's
+    socket subscribes (it never passes through the socket's feed). On connect, the socket
+    sends the judged row, and only for rows of its own team."""
+    world = world_with_tokens(client)
+    app = InApp(client)
+    team0 = auth(world.tokens["team0"])
+    sub = solve_in_app(client, world, 0, "A", "", 5)  # pending
+    still = solve_in_app(client, world, 0, "B", "", 6)  # pending, stays so
+    theirs = solve_in_app(client, world, 1, "A", "WA", 7)  # another team's, judged
+    page = (await client.get("/contests/spring/submissions", headers={**HTML, **team0})).text
+    url = re.search(r'ws-connect="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert url.startswith(WS + "?pending=")
+    assert sorted(url.split("=", 1)[1].split(",")) == sorted([str(sub.id), str(still.id)])
+    detail = (await client.get(f"/contests/spring/submissions/{sub.id}",
+                               headers={**HTML, **team0})).text
+    assert f'ws-connect="{WS}?pending={sub.id}"' in detail
+    app.record_verdict(sub.id, "AC", job_key=f"job-{sub.id}")  # between render and connect
+    asked = f"{url},{theirs.id},x,-3"  # another team's id and junk are ignored
+    with await client.websocket_connect(asked, headers=team0) as ws:
+        judged = ws.receive_text(timeout=5)
+        assert re.search(rf'<tr id="sub-{sub.id}"[^>]*hx-swap-oob="true"', judged)
+        assert 'data-verdict="AC"' in judged
+        assert _no_message(ws)  # the pending one is not sent, nor the other team's
+        app.record_verdict(still.id, "WA", job_key=f"job-{still.id}")  # after: the feed
+        assert 'data-verdict="WA"' in ws.receive_text(timeout=5)
+    judged_page = (await client.get("/contests/spring/submissions",
+                                    headers={**HTML, **team0})).text
+    assert f'ws-connect="{WS}"' in judged_page  # nothing pending, nothing to catch up
+
+
 async def test_socket_checks_origin_and_login(client) -> None:
     world = world_with_tokens(client)
     with pytest.raises(WebSocketDisconnect) as foreign:
