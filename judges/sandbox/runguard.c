@@ -4,7 +4,9 @@
  *   runguard [options] -- COMMAND [ARG...]
  *
  *   --cpu SECONDS    CPU time of the command (fractional). Enforced twice: the supervisor samples
- *                    the command's CPU clock every POLL_MS and kills the run when it passes the
+ *                    the command's CPU clock every POLL_MS, and the CPU of all the run's
+ *                    processes (live ones from /proc, reaped ones from RUSAGE_CHILDREN) every
+ *                    GROUP_CPU_POLLS polls, and kills the run when it passes the
  *                    limit; RLIMIT_CPU (soft = ceil(limit), hard = soft + 1) is the per-process
  *                    backstop for every forked process. Reported as exceeded also when the total
  *                    CPU of all processes of the run is above the limit.
@@ -102,6 +104,7 @@
 #include <linux/seccomp.h>
 
 #define POLL_MS 10        /* sampling period of CPU clock, RSS and VmPeak */
+#define GROUP_CPU_POLLS 10 /* the CPU of every process of the run: every this many polls */
 #define EXIT_SETUP 2
 
 static struct {
@@ -234,6 +237,41 @@ static pid_t parent_of(const char *pid)
 	int ppid;
 	char state;
 	return p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 ? ppid : -1;
+}
+
+/* CPU seconds (user + system) of every live process of the run: the command's process group
+ * and the orphans reparented to runguard; reaped ones are in RUSAGE_CHILDREN. Read from
+ * /proc/PID/stat (fields 14 and 15, in clock ticks). */
+static double live_group_cpu(pid_t pgid)
+{
+	static long ticks;
+	if (!ticks) ticks = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+	pid_t self = getpid();
+	double total = 0;
+	DIR *d = opendir("/proc");
+	if (!d) return 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+		char path[300], buf[1024];
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) continue;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0) continue;
+		buf[n] = 0;
+		char *p = strrchr(buf, ')');
+		char state;
+		int ppid, pgrp;
+		unsigned long utime, stime;
+		if (!p || sscanf(p + 1, " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				 &state, &ppid, &pgrp, &utime, &stime) != 5)
+			continue;
+		if (pgrp == pgid || ppid == self) total += (double)(utime + stime) / ticks;
+	}
+	closedir(d);
+	return total;
 }
 
 /* Kill the process group, then every remaining descendant, and reap them all. As a subreaper,
@@ -1073,6 +1111,7 @@ int main(int argc, char **argv)
 	int status = 0, killed = 0, cpu_exceeded = 0, wall_exceeded = 0, rss_exceeded = 0;
 	int terminated = 0;
 	unsigned long long vm_peak = 0, hwm = 0;
+	unsigned polls = 0;
 	for (;;) {
 		pid_t r;
 		int st, done = 0;
@@ -1085,6 +1124,16 @@ int main(int argc, char **argv)
 		struct timespec cpu_ts = {0, 0};
 		if (have_cpu_clock) clock_gettime(cpu_clock, &cpu_ts);
 		double cpu_used = cpu_ts.tv_sec + cpu_ts.tv_nsec / 1e9;
+		/* Every GROUP_CPU_POLLS polls, the CPU of all processes of the run (a program that
+		 * forks spreads its CPU over processes the command's own clock does not see). */
+		if (opt.cpu > 0 && !killed && ++polls % GROUP_CPU_POLLS == 0) {
+			struct rusage reaped;
+			getrusage(RUSAGE_CHILDREN, &reaped);
+			double group = live_group_cpu(pid) + reaped.ru_utime.tv_sec +
+				reaped.ru_utime.tv_usec / 1e6 + reaped.ru_stime.tv_sec +
+				reaped.ru_stime.tv_usec / 1e6;
+			if (group > cpu_used) cpu_used = group;
+		}
 		if (!killed) {
 			if (opt.cpu > 0 && cpu_used > opt.cpu) cpu_exceeded = 1;
 			else if (opt.wall > 0 && elapsed >= opt.wall) wall_exceeded = 1;

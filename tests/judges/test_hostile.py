@@ -645,7 +645,8 @@ async def test_a_hostile_submission_gets_its_verdict(backend: Backend, host: Hos
     if result.verdict is not Verdict.COMPILE_ERROR:
         assert [r.verdict for r in result.runs] == [attack.expected] * attack.tests
         wall_limit = attack.time_limit_ms / 1000 * LANGUAGES[job.language].time_multiplier * 2 + 1
-        assert all((r.wall_ms or 0) <= wall_limit * 1000 + 500 for r in result.runs)
+        assert all((r.wall_ms or 0) <= wall_limit * 1000 + 500 for r in result.runs), \
+            (wall_limit, _describe(result))
     if result.verdict is Verdict.MEMORY_LIMIT and job.language != "java":
         assert all((r.memory_kb or 0) <= attack.memory_limit_mb * 1024 for r in result.runs)
     host.assert_untouched(backend, result)
