@@ -1,13 +1,19 @@
-"""Server-side sessions that cost nothing for anonymous readers.
+"""Server-side sessions that cost nothing when nothing changed.
 
-Litestar's server-side backend deletes a (freshly generated) session id in the store and sets a
-null cookie on every response whose session is empty — one Redis round trip per anonymous
-request. This backend skips both when the request carried no session cookie: there is nothing
-to delete or to clear.
+Litestar's server-side backend writes the session to the store and sets its cookie on every
+response: one Redis round trip (and a Set-Cookie) per page view, even when the page only read
+the session. This backend skips
+
+- both, when the request carried no session cookie and the session is empty (an anonymous
+  reader: nothing to delete or to clear);
+- both, when the session is the one loaded (byte for byte) and it was last written less than
+  ``RENEW_EVERY`` seconds ago. The expiry still slides: the first response after that writes
+  it again with a fresh ``max_age`` (kept in the session as ``_renewed``).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,13 +22,33 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionConfig,
 )
 
-__all__ = ["LazySessionBackend", "LazySessionConfig"]
+__all__ = ["RENEW_EVERY", "LazySessionBackend", "LazySessionConfig"]
+
+#: An unchanged session is written again (its expiry renewed) at most this often, in seconds.
+RENEW_EVERY = 3600
+_LOADED = "podium.session_loaded"  # scope key: the serialized session as it was loaded
 
 
 class LazySessionBackend(ServerSideSessionBackend):
+    async def load_from_connection(self, connection: Any) -> dict[str, Any]:
+        if session_id := connection.cookies.get(self.config.key):
+            store = self.config.get_store_from_app(connection.scope["app"])
+            data = await self.get(session_id, store=store)
+            if data is not None:
+                connection.scope[_LOADED] = data
+                return self.deserialize_data(data)  # type: ignore[no-any-return]
+        return {}
+
     async def store_in_message(self, scope_session: Any, message: Any, connection: Any) -> None:
         if not scope_session and self.config.key not in connection.cookies:
             return  # no session before, none now (Empty, or the empty dict of a new visitor)
+        if isinstance(scope_session, dict) and scope_session:
+            loaded = connection.scope.get(_LOADED)
+            now = int(time.time())
+            if (loaded is not None and self.serialize_data(scope_session) == loaded
+                    and now - int(scope_session.get("_renewed", 0)) < RENEW_EVERY):
+                return  # read, not changed, renewed recently
+            scope_session["_renewed"] = now
         await super().store_in_message(scope_session, message, connection)
 
 

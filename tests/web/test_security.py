@@ -15,7 +15,9 @@ from tests.web import (  # noqa: F401 (fast_passwords is an autouse fixture)
     auth,
     csrf_of,
     fast_passwords,
+    form_post,
     InApp,
+    log_in,
     plugin_client,
     solve_in_app,
     source,
@@ -87,6 +89,54 @@ async def test_session_and_csrf_cookies_follow_secure_cookies(make_settings, db_
         assert ("Secure" in session) is secure
         page = await client.get("/login")  # a new visitor's CSRF cookie
         assert page.status_code == 200
+
+
+def _session_cookie(response: Any) -> str | None:
+    return next((c for c in response.headers.get_list("set-cookie")
+                 if c.startswith("session=")), None)
+
+
+async def test_a_read_session_is_not_written_again(client, monkeypatch) -> None:
+    """A page that only reads the session neither writes it to the store nor sets its cookie;
+    a change does, and an unchanged session is written again (its expiry renewed) once
+    RENEW_EVERY has passed."""
+    import time
+
+    from server.web import sessions
+
+    InApp(client).create_user("ada", password="correct horse")
+    await log_in(client, "ada", "correct horse")
+    writes: list[str] = []
+    store_set = sessions.LazySessionBackend.set
+
+    async def counting_set(self: Any, session_id: str, data: bytes, store: Any) -> None:
+        writes.append(session_id)
+        await store_set(self, session_id, data, store)
+
+    monkeypatch.setattr(sessions.LazySessionBackend, "set", counting_set)
+    for _ in range(3):
+        page = await client.get("/account", headers={"accept": "text/html"})
+        assert page.status_code == 200 and "ada" in page.text  # still logged in
+        assert _session_cookie(page) is None
+    assert writes == []
+    # A change (the flash message of a saved form) is written, and so is its removal.
+    changed = await form_post(client, "/account", {"display_name": "Ada L."})
+    assert changed.status_code == 303
+    assert len(writes) == 1 and _session_cookie(changed) is not None
+    shown = await client.get("/account", headers={"accept": "text/html"})
+    assert "Your account is saved." in shown.text and len(writes) == 2
+    writes.clear()
+    quiet = await client.get("/account", headers={"accept": "text/html"})
+    assert writes == [] and _session_cookie(quiet) is None
+    later = time.time() + sessions.RENEW_EVERY + 1
+    monkeypatch.setattr(sessions.time, "time", lambda: later)
+    renewed = await client.get("/account", headers={"accept": "text/html"})
+    assert len(writes) == 1 and "Max-Age=" in (_session_cookie(renewed) or "")
+    assert _session_cookie(await client.get("/account", headers={"accept": "text/html"})) is None
+    assert len(writes) == 1
+    out = await form_post(client, "/logout", {})
+    assert (_session_cookie(out) or "").startswith("session=null")
+    assert (await client.get("/account", headers={"accept": "text/html"})).status_code == 401
 
 
 async def test_api_posts_need_no_csrf_token(client) -> None:
