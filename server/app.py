@@ -43,6 +43,7 @@ from server.web.health import healthz, readyz
 from server.web.judge_api import judge_router
 from server.web.live import scoreboard_socket_html, scoreboard_socket_json
 from server.web.fastpath import ScoreboardFastPath
+from server.web.reads import SharedReadsMiddleware
 from server.web.sessions import LazySessionConfig
 from server.web.pages import page_router, render_error, template_filters
 from server.web import clarifications, contestant
@@ -195,6 +196,7 @@ def create_app(
         middleware=[
             DefineMiddleware(ScoreboardFastPath),
             DefineMiddleware(RequestLogMiddleware),
+            DefineMiddleware(SharedReadsMiddleware),
             LazySessionConfig(store="sessions", secure=settings.secure_cookies,
                               samesite="lax").middleware,
         ],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-__all__ = ["Database", "create_engine"]
+__all__ = ["Database", "create_engine", "shared_reads"]
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,6 +51,11 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        # Shared reads run in autocommit: no transaction (nor its locks) spans a request, and
+        # no BEGIN / ROLLBACK round trips; every statement sees what is committed.
+        self._reads = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), class_=AsyncSession,
+            expire_on_commit=False, autoflush=False)
 
     @property
     def dialect(self) -> str:
@@ -56,8 +63,41 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session of its own (a pooled connection, a transaction, closed at the end)."""
         async with self.sessionmaker() as session:
             yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session to read with, never to write (no add, flush or commit).
+
+        Inside :func:`shared_reads` (an HTTP request) and in the task that opened it, every
+        ``read()`` uses the request's one session, in autocommit: one pool checkout and ping
+        per request, and no BEGIN / ROLLBACK, instead of all that per block, which is most of
+        what a block costs. Objects are detached at the end of each outermost block, as a
+        closed session leaves them, so the next block reads afresh (and sees what was
+        committed meanwhile).
+        Anywhere else (other tasks, sockets, background work) it is :meth:`session`.
+        """
+        shared = _shared.get()
+        if shared is None or shared.db is not self or shared.owner is not asyncio.current_task():
+            async with self.sessionmaker() as session:
+                yield session
+            return
+        if shared.session is None:
+            shared.session = self._reads()
+        session = shared.session
+        shared.depth += 1
+        try:
+            yield session
+        except BaseException:
+            if shared.depth == 1 and session.in_transaction():
+                await session.rollback()  # (no round trip in autocommit) reset the session
+            raise
+        finally:
+            shared.depth -= 1
+            if shared.depth == 0:
+                session.expunge_all()
 
     async def ping(self) -> None:
         from sqlalchemy import text
@@ -67,3 +107,27 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class _SharedReads:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.owner = asyncio.current_task()
+        self.session: AsyncSession | None = None
+        self.depth = 0
+
+
+_shared: ContextVar[_SharedReads | None] = ContextVar("podium_shared_reads", default=None)
+
+
+@asynccontextmanager
+async def shared_reads(db: Database) -> AsyncIterator[None]:
+    """Within this block (in this task), :meth:`Database.read` shares one session."""
+    shared = _SharedReads(db)
+    token = _shared.set(shared)
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+        if shared.session is not None:
+            await shared.session.close()

@@ -82,7 +82,7 @@ async def sign_up(
 
 
 async def team_of_user(services: Services, contest_id: int, user_id: int) -> Team | None:
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         return (await session.exec(
             select(Team).join(TeamMember, TeamMember.team_id == Team.id)  # type: ignore[arg-type]
             .where(TeamMember.contest_id == contest_id, TeamMember.user_id == user_id))).first()

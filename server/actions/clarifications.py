@@ -204,7 +204,7 @@ async def clarifications_for_team(
     if team_id is not None:
         visible = or_(visible, Clarification.from_team_id == team_id,
                       Clarification.to_team_id == team_id)
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         return list(await session.exec(
             select(Clarification).where(Clarification.contest_id == contest_id, visible)
             .order_by(col(Clarification.created_at), col(Clarification.id))))

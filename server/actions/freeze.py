@@ -23,7 +23,7 @@ __all__ = ["end_now", "freeze_now", "reveal_next", "reveal_status", "start_now",
 
 
 async def _contest(services: Services, ref: int | str) -> Contest:
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         return await contest_by_ref(session, ref)
 
 

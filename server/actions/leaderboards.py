@@ -202,7 +202,7 @@ async def create_leaderboard(
 
 
 async def get_leaderboard(services: Services, ref: int | str) -> Leaderboard:
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         return await _board(session, ref)
 
 
@@ -219,7 +219,7 @@ async def list_leaderboards(services: Services, *, include_private: bool = False
     query = select(Leaderboard).order_by(col(Leaderboard.id))
     if not include_private:
         query = query.where(col(Leaderboard.public).is_(True))
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         return list(await session.exec(query))
 
 

@@ -118,7 +118,7 @@ async def scoreboard(services: Services, contest: Contest, *, public: bool) -> e
     ``contest.reveal_step`` pending cells revealed (``board.reveal`` = ``{step, total}``)."""
     rule, settings = services.plugins.for_contest(contest).scoring_rule()
     now = utcnow()
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         board = await engine.board(session, contest, rule, settings, public=public, now=now)
         if not (public and board.frozen and contest.reveal_step is not None):
             return board
@@ -139,7 +139,7 @@ async def live_boards(services: Services, contest_id: int
 
     The public board is the jury board itself while nothing is hidden (started, not frozen);
     a view's board is None when the contest's scoring rule is unavailable."""
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         contest = await session.get(Contest, contest_id)
     if contest is None:
         return None
@@ -162,7 +162,7 @@ async def live_rows(services: Services, contest_id: int, team_ids: set[int],
     attempts before it (with the teams whose first-to-solve marks move). None when only a full
     build will do: the rule is unavailable, a reveal runs, or problem values depend on solves
     (``solve_counts``) while the board is frozen."""
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         contest = await session.get(Contest, contest_id)
         if contest is None:
             return None

@@ -130,7 +130,7 @@ async def create_api_token(
 
 
 async def user_for_token(services: Services, token: str) -> User | None:
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         row = (
             await session.exec(
                 select(ApiToken, User)

@@ -198,7 +198,7 @@ async def _team_page(request: Request, contest: Contest, me: User, *, form: dict
     team = await accounts.team_of_user(services, contest.id, me.id)  # type: ignore[arg-type]
     members: list[tuple[TeamMember, User]] = []
     if team is not None:
-        async with services.db.session() as session:
+        async with services.db.read() as session:
             members = list(await session.exec(
                 select(TeamMember, User).join(User, User.id == TeamMember.user_id)  # type: ignore[arg-type]
                 .where(TeamMember.team_id == team.id).order_by(col(TeamMember.id))))

@@ -59,7 +59,7 @@ __all__ = ["api_router"]
 
 async def _visible_contest(request: Request, slug: str, user: User | None) -> Contest:
     services = services_of(request)
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         contest = await contest_by_ref(session, slug)
     if not await can_see_contest(services, contest, user):
         raise NotFoundException(f"contest {slug!r} does not exist")
@@ -125,7 +125,7 @@ class ProblemController(Controller):
     @get("/", guards=[staff_only], summary="The problem bank (staff)")
     async def list(self, request: Request, user: CurrentUser) -> list[ProblemOut]:
         require_staff(user)
-        async with services_of(request).db.session() as session:
+        async with services_of(request).db.read() as session:
             rows = await session.exec(select(Problem).order_by(col(Problem.slug)))
             return [ProblemOut.of(p) for p in rows]
 
@@ -143,7 +143,7 @@ class ContestController(Controller):
     @get("/", summary="Contests the caller may see")
     async def list(self, request: Request, user: CurrentUser) -> list[ContestOut]:
         services = services_of(request)
-        async with services.db.session() as session:
+        async with services.db.read() as session:
             contests = list(await session.exec(select(Contest).order_by(col(Contest.start_at).desc())))
         now = utcnow()
         staff = is_staff(user)
@@ -192,7 +192,7 @@ class ContestController(Controller):
         contest = await _visible_contest(request, slug, user)
         if not is_staff(user) and contest.state_at(utcnow()).value == "scheduled":
             return []
-        async with services_of(request).db.session() as session:
+        async with services_of(request).db.read() as session:
             rows = await session.exec(
                 select(ContestProblem, Problem)
                 .join(Problem, Problem.id == ContestProblem.problem_id)  # type: ignore[arg-type]
@@ -209,7 +209,7 @@ class ContestController(Controller):
         link = await actions.add_contest_problem(
             services, slug, data.problem, label=data.label, points=data.points,
             color=data.color, ordinal=data.ordinal, actor=actor)
-        async with services.db.session() as session:
+        async with services.db.read() as session:
             problem = await session.get(Problem, link.problem_id)
         assert problem is not None
         return ContestProblemOut.of(link, problem)
@@ -228,7 +228,7 @@ class ContestController(Controller):
         return await self._languages(request, slug)
 
     async def _languages(self, request: Request, slug: str) -> list[str]:
-        async with services_of(request).db.session() as session:
+        async with services_of(request).db.read() as session:
             contest = await contest_by_ref(session, slug)
             rows = await session.exec(select(ContestLanguage.language).where(
                 ContestLanguage.contest_id == contest.id).order_by(col(ContestLanguage.language)))
@@ -238,7 +238,7 @@ class ContestController(Controller):
     async def teams(self, request: Request, slug: FromPath[str], user: CurrentUser) -> list[TeamOut]:
         contest = await _visible_contest(request, slug, user)
         staff = is_staff(user)
-        async with services_of(request).db.session() as session:
+        async with services_of(request).db.read() as session:
             rows = await session.exec(select(Team).where(Team.contest_id == contest.id)
                                       .order_by(col(Team.name)))
             return [TeamOut.of(t) for t in rows if staff or not t.hidden]
@@ -331,7 +331,7 @@ class ContestController(Controller):
             if team_id is None:
                 return []
             query = query.where(Submission.team_id == team_id)
-        async with services.db.session() as session:
+        async with services.db.read() as session:
             rows = await session.exec(query.order_by(col(Submission.submitted_at).desc()))
             return [SubmissionOut.of(s) for s in rows]
 
@@ -340,7 +340,7 @@ async def _own_submission(request: Request, submission_id: int, user: User | Non
     """The submission if the user is staff or in its team; 404 otherwise (no existence leak)."""
     user = require_user(user)
     services = services_of(request)
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         submission = await session.get(Submission, submission_id)
     if submission is None or not (
         is_staff(user) or await team_of(services, submission.contest_id, user) == submission.team_id
@@ -361,7 +361,7 @@ class SubmissionController(Controller):
     async def source(self, request: Request, submission_id: FromPath[int],
                      user: CurrentUser) -> list[dict[str, str]]:
         submission = await _own_submission(request, submission_id, user)
-        async with services_of(request).db.session() as session:
+        async with services_of(request).db.read() as session:
             files = await session.exec(select(SubmissionFile).where(
                 SubmissionFile.submission_id == submission.id)
                 .order_by(col(SubmissionFile.filename)))

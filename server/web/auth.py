@@ -69,7 +69,7 @@ async def current_user(request: Request, *, allow_session: bool = True) -> User 
         if user is None:
             raise NotAuthorizedException("invalid or expired token")
     elif allow_session and "session" in request.scope and request.session.get("user_id"):
-        async with services.db.session() as session:
+        async with services.db.read() as session:
             user = await session.get(User, request.session["user_id"])
         if user is not None and not user.is_active:
             user = None
@@ -123,7 +123,7 @@ async def team_of(services: Services, contest_id: int, user: User | None) -> int
     """The id of the user's team in the contest, if any."""
     if user is None:
         return None
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         member = (await session.exec(select(TeamMember).where(
             TeamMember.contest_id == contest_id, TeamMember.user_id == user.id))).first()
     return member.team_id if member else None

@@ -57,7 +57,7 @@ class Thread:
 
 
 async def _labels(request: Request, contest: Contest) -> dict[int, str]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         return {link.problem_id: link.label for link in await session.exec(
             select(ContestProblem).where(ContestProblem.contest_id == contest.id))}
 
@@ -72,7 +72,7 @@ async def _threads(request: Request, contest: Contest, team_id: int | None) -> l
                and row.reply_to_id is not None and row.reply_to_id not in own}
     public_questions: dict[int, str] = {}
     if foreign:
-        async with services.db.session() as session:
+        async with services.db.read() as session:
             public_questions = {q.id: q.body for q in await session.exec(  # type: ignore[misc]
                 select(Clarification).where(col(Clarification.id).in_(foreign)))}
     for row in rows:
@@ -166,7 +166,7 @@ async def _admin_page(request: Request, contest: Contest, *, form: dict[str, str
     from server.web.admin.common import render_admin
 
     services = services_of(request)
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         rows = list(await session.exec(
             select(Clarification).where(Clarification.contest_id == contest.id)
             .order_by(col(Clarification.created_at), col(Clarification.id))))
@@ -200,7 +200,7 @@ async def jury_new_questions(request: Request, slug: FromPath[str], user: Curren
     came in. The page itself is not replaced, so an answer being typed is never lost."""
     require_staff(user)
     contest = await _admin_contest(request, slug)
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         count = (await session.exec(
             select(func.count()).select_from(Clarification).where(
                 Clarification.contest_id == contest.id,
@@ -225,7 +225,7 @@ async def jury_answer(request: Request, slug: FromPath[str], clar_id: FromPath[i
     me = require_staff(user)
     contest = await _admin_contest(request, slug)
     form = await read_form(request)
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         question = await session.get(Clarification, clar_id)
     if question is None or question.contest_id != contest.id:
         raise NotFoundException(f"clarification {clar_id} does not exist")

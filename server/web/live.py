@@ -70,7 +70,7 @@ def origin_allowed(socket: WebSocket, allowed: tuple[str, ...] | frozenset[str] 
 
 
 async def _contest(services: Any, slug: str, user: Any) -> Contest | None:
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         try:
             contest = await contest_by_ref(session, slug)
         except actions.NotFound:

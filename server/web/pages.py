@@ -100,7 +100,7 @@ def render_error(request: Request, status_code: int, message: str) -> Response[s
 @get("/", name="home", summary="Contest list", include_in_schema=False)
 async def home(request: Request, user: CurrentUser) -> Response[str]:
     services = services_of(request)
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         contests = list(await session.exec(select(Contest).order_by(col(Contest.start_at).desc())))
     now = utcnow()
     visible = [c for c in contests if await can_see_contest(services, c, user)]

@@ -35,7 +35,7 @@ def require_manager(user: User | None) -> User:
 
 
 async def admin_contest(request: Request, slug: str) -> Contest:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         try:
             return await contest_by_ref(session, slug)
         except actions.NotFound:

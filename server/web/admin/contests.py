@@ -183,12 +183,12 @@ def _state_of(contest: Contest, now: datetime) -> str:
 
 
 async def _all_contests(request: Request) -> list[Contest]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         return list(await session.exec(select(Contest).order_by(col(Contest.start_at).desc())))
 
 
 async def _counts(request: Request, contest: Contest) -> dict[str, int]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         async def count(model: Any) -> int:
             result = await session.exec(select(func.count()).select_from(model).where(
                 model.contest_id == contest.id))
@@ -442,7 +442,7 @@ async def plugin_disable(request: Request, slug: FromPath[str], name: FromPath[s
 
 async def _contest_problems(request: Request, contest: Contest
                             ) -> tuple[list[tuple[ContestProblem, Problem]], list[Problem]]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         rows = list(await session.exec(
             select(ContestProblem, Problem)
             .join(Problem, Problem.id == ContestProblem.problem_id)  # type: ignore[arg-type]
@@ -633,7 +633,7 @@ async def contest_problem_remove(request: Request, slug: FromPath[str], label: F
 # -- languages --------------------------------------------------------------------------------
 
 async def _enabled_languages(request: Request, contest: Contest) -> set[str]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         return set(await session.exec(select(ContestLanguage.language).where(
             ContestLanguage.contest_id == contest.id)))
 
@@ -805,7 +805,7 @@ def _problem_changes(form: Form) -> dict[str, Any]:
 async def _bank_page(request: Request, *, form: dict[str, str] | None = None,
                      errors: dict[str, str] | None = None, status_code: int = 200
                      ) -> Response[str]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         problems = list(await session.exec(select(Problem).order_by(col(Problem.slug))))
         cases = dict((pid, n) for pid, n in await session.exec(  # type: ignore[call-overload]
             select(TestCase.problem_id, func.count()).group_by(col(TestCase.problem_id))))
@@ -860,7 +860,7 @@ async def problem_preview(request: Request, user: CurrentUser) -> Response[str]:
 
 
 async def _problem(request: Request, slug: str) -> Problem:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         problem = (await session.exec(select(Problem).where(Problem.slug == slug))).first()
     if problem is None:
         raise NotFoundException(f"problem {slug!r} does not exist")
@@ -873,7 +873,7 @@ async def _problem_page(request: Request, problem: Problem, *,
                         test_form: dict[str, str] | None = None,
                         test_errors: dict[str, str] | None = None,
                         status_code: int = 200) -> Response[str]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         cases = list(await session.exec(select(TestCase).where(
             TestCase.problem_id == problem.id).order_by(col(TestCase.ordinal))))
         groups = {g.id: g for g in await session.exec(select(TestGroup).where(

@@ -95,7 +95,7 @@ def _pager(base: str, params: dict[str, str], page: int | None, total: int,
 
 
 async def _contest_choices(request: Request, contest: Contest) -> dict[str, Any]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         problems = list(await session.exec(
             select(ContestProblem, Problem).join(Problem, Problem.id == ContestProblem.problem_id)  # type: ignore[arg-type]
             .where(ContestProblem.contest_id == contest.id)
@@ -120,7 +120,7 @@ async def submissions_page(
     filters = {"problem": (problem or "").strip(), "team": (team or "").strip(),
                "verdict": (verdict or "").strip(), "language": (language or "").strip()}
     conditions: list[Any] = [Submission.contest_id == contest.id]
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         if filters["problem"]:
             conditions.append(Submission.problem_id.in_(  # type: ignore[attr-defined]
                 select(ContestProblem.problem_id).where(
@@ -170,7 +170,7 @@ async def submission_page(request: Request, slug: FromPath[str], submission_id: 
                           user: CurrentUser) -> Response[str]:
     contest = await admin_contest(request, slug)
     services = services_of(request)
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         submission = await session.get(Submission, submission_id)
         if submission is None or submission.contest_id != contest.id:
             raise NotFoundException(f"submission {submission_id} is not in this contest")
@@ -184,7 +184,7 @@ async def submission_page(request: Request, slug: FromPath[str], submission_id: 
             SubmissionFile.submission_id == submission.id).order_by(
             col(SubmissionFile.filename))))
     judgings = await judgings_of(services, submission_id)
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         runs: dict[int, list[tuple[JudgingRun, TestCase | None]]] = {}
         ids = [j.id for j in judgings]
         if ids:
@@ -300,7 +300,7 @@ async def _judges_context(request: Request) -> dict[str, Any]:
     services = services_of(request)
     now = utcnow()
     silent_after = max(60.0, services.settings.judge_lease_seconds)
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         hosts = list(await session.exec(select(JudgeHost).order_by(col(JudgeHost.name))))
         since_5, since_60 = now - timedelta(minutes=5), now - timedelta(minutes=60)
         counts: dict[str, list[int]] = {}
@@ -379,7 +379,7 @@ async def audit_page(
                "action": (action or "").strip(), "object_type": (object_type or "").strip()}
     conditions: list[Any] = []
     errors: dict[str, str] = {}
-    async with services.db.session() as session:
+    async with services.db.read() as session:
         contests = list(await session.exec(select(Contest).order_by(col(Contest.start_at).desc())))
         if filters["contest"]:
             match = next((c for c in contests if c.slug == filters["contest"]), None)

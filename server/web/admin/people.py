@@ -81,7 +81,7 @@ async def users_page(request: Request, user: CurrentUser, q: FromQuery[str | Non
             col(User.username), col(User.display_name), col(User.email)))))
     if filters["role"]:
         conditions.append(User.role == filters["role"])
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         total = (await session.exec(select(func.count()).select_from(User).where(
             *conditions))).one()
         pages = max(1, math.ceil(total / PER_PAGE))
@@ -145,7 +145,7 @@ def _user_form(target: User) -> dict[str, str]:
 
 
 async def _user_context(request: Request, user_id: int) -> dict[str, Any]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         target = await session.get(User, user_id)
         if target is None:
             raise NotFoundException(f"user {user_id} does not exist")
@@ -213,7 +213,7 @@ async def user_save(request: Request, user_id: FromPath[int], user: CurrentUser)
 
 
 async def _contests(request: Request) -> list[Contest]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         return list(await session.exec(select(Contest).order_by(col(Contest.start_at).desc())))
 
 
@@ -267,7 +267,7 @@ async def import_post(request: Request, user: CurrentUser) -> Response[str]:
 
 
 async def _teams_context(request: Request, contest: Contest) -> dict[str, Any]:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         teams = list(await session.exec(select(Team).where(
             Team.contest_id == contest.id).order_by(col(Team.name))))
         members: dict[int, list[tuple[TeamMember, User]]] = {}
@@ -312,7 +312,7 @@ async def _user_ids(request: Request, names: list[str]) -> tuple[list[int], list
     """User ids of these usernames, and the names that match no user."""
     if not names:
         return [], []
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         found = {u.username: u.id for u in await session.exec(select(User).where(
             col(User.username).in_(names)))}
     return [found[n] for n in names if n in found], [n for n in names if n not in found]  # type: ignore[misc]
@@ -352,7 +352,7 @@ async def team_create(request: Request, slug: FromPath[str], user: CurrentUser) 
 
 
 async def _team_of(request: Request, contest: Contest, team_id: int) -> Team:
-    async with services_of(request).db.session() as session:
+    async with services_of(request).db.read() as session:
         team = await session.get(Team, team_id)
     if team is None or team.contest_id != contest.id:
         raise NotFoundException(f"team {team_id} is not in this contest")
