@@ -139,7 +139,8 @@ def create_app(
     settings.check()
     configure_logging(settings.log_level, json=settings.log_json)
     registry = registry or build_registry(settings)
-    themes = ThemeEnvironments(registry, filters=template_filters())
+    themes = ThemeEnvironments(registry, filters=template_filters(),
+                               auto_reload=settings.debug)
     # The sessions' and the channels' Redis clients; the lifespan closes them.
     channels_redis = redis_client(settings.redis_url) if settings.redis_url else None
     stores_redis = redis_client(settings.redis_url) if settings.redis_url else None

@@ -70,7 +70,9 @@ class Settings(BaseSettings):
         "auto",
         description="auto = embedded when neither a database nor a Redis URL is set.",
     )
-    debug: bool = Field(False, description="Litestar debug mode (tracebacks in responses).")
+    debug: bool = Field(False, description="Litestar debug mode (tracebacks in responses); "
+                        "templates are reloaded when their files change (otherwise a changed "
+                        "theme shows after a restart).")
     log_level: str = Field("INFO", description="Log level of the structured logs.")
     log_json: bool = Field(False, description="Logs as JSON lines instead of console text.")
     plugins: CommaList | None = Field(

@@ -109,8 +109,13 @@ class ThemeEnvironments:
         *,
         globals: dict[str, Any] | None = None,
         filters: dict[str, Callable[..., Any]] | None = None,
+        auto_reload: bool = False,
     ) -> None:
+        """``auto_reload``: check every template's file for changes on each use (Jinja's
+        default, a ``stat`` per template per render, for each row a loop includes): on in
+        debug mode only; otherwise a changed theme shows after a restart."""
         self.registry = registry
+        self.auto_reload = auto_reload
         self.themes = available_themes(registry)
         if DEFAULT_THEME not in self.themes:
             raise RuntimeError(f"the default theme is missing from {THEMES_DIR}")
@@ -143,6 +148,7 @@ class ThemeEnvironments:
             trim_blocks=True,
             lstrip_blocks=True,
             extensions=["jinja2.ext.i18n"],
+            auto_reload=self.auto_reload,
         )
         env.install_gettext_callables(  # type: ignore[attr-defined]
             i18n.gettext, i18n.ngettext, newstyle=True)
