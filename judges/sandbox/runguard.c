@@ -222,21 +222,30 @@ static void sample_memory(pid_t pid, unsigned long long *vm_peak, unsigned long 
 		*hwm = v;
 }
 
-/* The parent pid of PID, from /proc/PID/stat (the field after the command name), or -1. */
-static pid_t parent_of(const char *pid)
+/* The fields of /proc/PID/stat after the command name (which may contain spaces and ')'),
+ * read into BUF; NULL when the process is gone. */
+static const char *stat_fields(const char *pid, char *buf, size_t size)
 {
-	char path[300], buf[512];
+	char path[300];
 	snprintf(path, sizeof path, "/proc/%s/stat", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
+	if (fd < 0) return NULL;
+	ssize_t n = read(fd, buf, size - 1);
 	close(fd);
-	if (n <= 0) return -1;
+	if (n <= 0) return NULL;
 	buf[n] = 0;
-	char *p = strrchr(buf, ')');   /* the name may contain spaces and ')' */
+	char *p = strrchr(buf, ')');
+	return p ? p + 1 : NULL;
+}
+
+/* The parent pid of PID (the field after the state), or -1. */
+static pid_t parent_of(const char *pid)
+{
+	char buf[1024];
+	const char *fields = stat_fields(pid, buf, sizeof buf);
 	int ppid;
 	char state;
-	return p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 ? ppid : -1;
+	return fields && sscanf(fields, " %c %d", &state, &ppid) == 2 ? ppid : -1;
 }
 
 /* CPU seconds (user + system) of every live process of the run: the command's process group
@@ -253,20 +262,13 @@ static double live_group_cpu(pid_t pgid)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-		char path[300], buf[1024];
-		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) continue;
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0) continue;
-		buf[n] = 0;
-		char *p = strrchr(buf, ')');
+		char buf[1024];
+		const char *fields = stat_fields(e->d_name, buf, sizeof buf);
 		char state;
 		int ppid, pgrp;
 		unsigned long utime, stime;
-		if (!p || sscanf(p + 1, " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-				 &state, &ppid, &pgrp, &utime, &stime) != 5)
+		if (!fields || sscanf(fields, " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				      &state, &ppid, &pgrp, &utime, &stime) != 5)
 			continue;
 		if (pgrp == pgid || ppid == self) total += (double)(utime + stime) / ticks;
 	}
