@@ -222,6 +222,13 @@ static void sample_memory(pid_t pid, unsigned long long *vm_peak, unsigned long 
 		*hwm = v;
 }
 
+/* User + system seconds of a struct rusage. */
+static double rusage_cpu(const struct rusage *ru)
+{
+	return ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 + ru->ru_stime.tv_sec +
+	       ru->ru_stime.tv_usec / 1e6;
+}
+
 /* The fields of /proc/PID/stat after the command name (which may contain spaces and ')'),
  * read into BUF; NULL when the process is gone. */
 static const char *stat_fields(const char *pid, char *buf, size_t size)
@@ -1131,9 +1138,7 @@ int main(int argc, char **argv)
 		if (opt.cpu > 0 && !killed && ++polls % GROUP_CPU_POLLS == 0) {
 			struct rusage reaped;
 			getrusage(RUSAGE_CHILDREN, &reaped);
-			double group = live_group_cpu(pid) + reaped.ru_utime.tv_sec +
-				reaped.ru_utime.tv_usec / 1e6 + reaped.ru_stime.tv_sec +
-				reaped.ru_stime.tv_usec / 1e6;
+			double group = live_group_cpu(pid) + rusage_cpu(&reaped);
 			if (group > cpu_used) cpu_used = group;
 		}
 		if (!killed) {
@@ -1167,8 +1172,7 @@ int main(int argc, char **argv)
 
 	struct rusage ru;
 	getrusage(RUSAGE_CHILDREN, &ru);
-	double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-		     ru.ru_stime.tv_usec / 1e6;
+	double cpu = rusage_cpu(&ru);
 	unsigned long long rss = (unsigned long long)ru.ru_maxrss * 1024;
 	if (hwm > rss) rss = hwm;
 	struct stat st;

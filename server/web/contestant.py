@@ -478,7 +478,6 @@ class Row:
 
 
 async def _rows(request_or_services: Any, contest: Contest, *, team_id: int | None = None,
-                submission_id: int | None = None,
                 submission_ids: Sequence[int] | None = None) -> list[Row]:
     services = (request_or_services if hasattr(request_or_services, "db")
                 else services_of(request_or_services))
@@ -489,8 +488,6 @@ async def _rows(request_or_services: Any, contest: Contest, *, team_id: int | No
              .where(Submission.contest_id == contest.id))
     if team_id is not None:
         query = query.where(Submission.team_id == team_id)
-    if submission_id is not None:
-        query = query.where(Submission.id == submission_id)
     if submission_ids is not None:
         query = query.where(col(Submission.id).in_(submission_ids))
     query = query.order_by(col(Submission.submitted_at).desc(), col(Submission.id).desc())
@@ -519,6 +516,11 @@ def _pending_ids(raw: str | None) -> list[int]:
     return ids[:MAX_CATCH_UP]
 
 
+def row_env(themes: Any, services: Any, contest: Contest) -> Any:
+    """The Jinja environment the contest's submission rows are rendered with."""
+    return themes.get(contest.theme or services.settings.default_theme)
+
+
 def submission_row_html(env: Any, contest: Contest, row: Row, *, oob: str = "") -> str:
     """A submission's ``<tr>`` (``oob``: the ``hx-swap-oob`` value, for the socket)."""
     return env.get_template("contest/_submission_row.html").render(
@@ -543,7 +545,7 @@ async def submissions_page(request: Request, slug: FromPath[str], user: CurrentU
 async def _own_submission(request: Request, contest: Contest, submission_id: int,
                           user: User) -> Row:
     """The submission if the user is staff or in its team; 404 otherwise."""
-    rows = await _rows(request, contest, submission_id=submission_id)
+    rows = await _rows(request, contest, submission_ids=[submission_id])
     if not rows:
         raise NotFoundException(f"submission {submission_id} does not exist")
     row = rows[0]
@@ -693,10 +695,11 @@ class SubmissionFeeds:
             contest = await session.get(Contest, contest_id)
         if contest is None:
             return None
-        rows = await _rows(self.services, contest, team_id=team_id, submission_id=sub_id)
+        rows = await _rows(self.services, contest, team_id=team_id,
+                           submission_ids=[sub_id])
         if not rows:
             return None
-        env = self.themes.get(contest.theme or self.services.settings.default_theme)
+        env = row_env(self.themes, self.services, contest)
         created = event["type"] == "submission.created"
         html = submission_row_html(env, contest, rows[0], oob="" if created else "true")
         if created:  # a new row: on top of the table (the page drops a duplicate)
@@ -746,7 +749,7 @@ async def submissions_socket(socket: WebSocket, slug: FromPath[str]) -> None:
     # Subscribed: a verdict from now on comes through the queue. One recorded before (after
     # the page was rendered) is caught up here, so a row never stays "Judging…" for good.
     if pending := _pending_ids(socket.query_params.get("pending")):
-        env = socket.app.state.themes.get(contest.theme or services.settings.default_theme)
+        env = row_env(socket.app.state.themes, services, contest)
         for row in await _rows(services, contest, team_id=team_id, submission_ids=pending):
             if row.submission.verdict is not None:
                 with contextlib.suppress(asyncio.QueueFull):

@@ -6,13 +6,14 @@ the session. This backend skips
 
 - both, when the request carried no session cookie and the session is empty (an anonymous
   reader: nothing to delete or to clear);
-- both, when the session is the one loaded (byte for byte) and it was last written less than
+- both, when the session equals the one loaded and it was last written less than
   ``RENEW_EVERY`` seconds ago. The expiry still slides: the first response after that writes
   it again with a fresh ``max_age`` (kept in the session as ``_renewed``).
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,18 +27,14 @@ __all__ = ["RENEW_EVERY", "LazySessionBackend", "LazySessionConfig"]
 
 #: An unchanged session is written again (its expiry renewed) at most this often, in seconds.
 RENEW_EVERY = 3600
-_LOADED = "podium.session_loaded"  # scope key: the serialized session as it was loaded
+_LOADED = "podium.session_loaded"  # scope key: a copy of the session as it was loaded
 
 
 class LazySessionBackend(ServerSideSessionBackend):
     async def load_from_connection(self, connection: Any) -> dict[str, Any]:
-        if session_id := connection.cookies.get(self.config.key):
-            store = self.config.get_store_from_app(connection.scope["app"])
-            data = await self.get(session_id, store=store)
-            if data is not None:
-                connection.scope[_LOADED] = data
-                return self.deserialize_data(data)  # type: ignore[no-any-return]
-        return {}
+        data = await super().load_from_connection(connection)
+        connection.scope[_LOADED] = copy.deepcopy(data)  # what the response compares with
+        return data
 
     async def store_in_message(self, scope_session: Any, message: Any, connection: Any) -> None:
         if not scope_session and self.config.key not in connection.cookies:
@@ -45,7 +42,7 @@ class LazySessionBackend(ServerSideSessionBackend):
         if isinstance(scope_session, dict) and scope_session:
             loaded = connection.scope.get(_LOADED)
             now = int(time.time())
-            if (loaded is not None and self.serialize_data(scope_session) == loaded
+            if (loaded and scope_session == loaded
                     and now - int(scope_session.get("_renewed", 0)) < RENEW_EVERY):
                 return  # read, not changed, renewed recently
             scope_session["_renewed"] = now
