@@ -36,3 +36,21 @@ async def test_a_pool_that_stays_busy_gives_a_clear_error_after_its_timeout() ->
     finally:
         await client.aclose()
         await blocker.aclose()
+
+
+async def test_a_long_poll_claim_outlasts_redis_pys_default_read_timeout() -> None:
+    """redis-py 8 gives up on a reply after 5 s by default; a judge's claim blocks longer
+    (it came back as a 500 after 5 s) and must end with 'nothing to do' instead."""
+    from server.queue.redis import RedisJudgeQueue
+
+    client = redis_client(REDIS_URL)
+    queue = RedisJudgeQueue(client, prefix="podium-test:redis-client:long-poll:")
+    try:
+        started = asyncio.get_running_loop().time()
+        assert await queue.claim("judge-1", timeout=6.0) is None
+        assert asyncio.get_running_loop().time() - started >= 5.9
+    finally:
+        keys = [k async for k in client.scan_iter(match="podium-test:redis-client:long-poll:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()

@@ -22,8 +22,8 @@ take over a job that was reclaimed meanwhile.
 A long-poll ``claim`` runs the claim script and, when it finds nothing, waits with ``XREAD
 BLOCK`` for an entry newer than the ones the script saw, then tries again. ``XREAD`` claims
 nothing, so a wake-up never takes a job a worker does not want, and the best lane always
-goes first. The client's ``socket_timeout`` (None by default) must be longer than the
-longest claim timeout. The client may use ``decode_responses`` True or False; it is never
+goes first. The client's ``socket_timeout`` must be longer than the longest claim timeout
+(:func:`server.redis_client.redis_client` sees to it; redis-py 8's default is 5 s). The client may use ``decode_responses`` True or False; it is never
 closed here. Needs Redis >= 6.2 (``XPENDING … IDLE``, exclusive ranges).
 """
 
