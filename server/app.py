@@ -92,6 +92,20 @@ def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
     return response
 
 
+def _unexpected_error(request: Request, exc: Exception) -> Response[Any]:
+    """Any other exception: log its traceback (Litestar logs nothing with
+    ``logging_config=None``) and answer a plain 500 that tells nothing of the internals."""
+    log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    message = "Internal server error: the error was logged."
+    if _wants_json(request):
+        return Response({"status_code": 500, "detail": message}, status_code=500)
+    try:
+        return render_error(request, 500, message)
+    except Exception:  # the error page itself failed (a broken theme, say)
+        log.exception("rendering the error page failed")
+        return Response(message, media_type="text/plain; charset=utf-8", status_code=500)
+
+
 async def _reclaim_forever(services: Services) -> None:
     """Give the jobs of silent judge hosts to others (every web process may do it)."""
     lease = services.settings.judge_lease_seconds
@@ -203,7 +217,8 @@ def create_app(
         ],
         csrf_config=CSRFConfig(secret=settings.secret, exclude=["^/api/"],
                                cookie_samesite="lax", cookie_secure=settings.secure_cookies),
-        exception_handlers={ActionError: _action_error, HTTPException: _http_error},
+        exception_handlers={ActionError: _action_error, HTTPException: _http_error,
+                            Exception: _unexpected_error},
         openapi_config=OpenAPIConfig(title="Podium", version=_version(), path="/schema"),
         debug=settings.debug,
         logging_config=None,

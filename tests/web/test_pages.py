@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -58,6 +59,8 @@ class ErrorPlugin:
                 raise actions.NotFound("no such clarification", field="clarification")
             if kind == "conflict":
                 raise actions.Conflict("already answered")
+            if kind == "bug":
+                raise ZeroDivisionError("the secret internals")
             raise actions.Invalid("the answer must be a number", field="answer")
 
         return [fail]
@@ -240,6 +243,30 @@ async def test_action_errors_render_the_error_template(settings) -> None:
             assert body["detail"] == message
         assert (await client.get("/plugins/errors/missing")).json()["field"] == "clarification"
         assert "field" not in (await client.get("/plugins/errors/conflict")).json()
+
+
+async def test_an_unexpected_error_is_logged_and_answered_plainly(settings) -> None:
+    async with plugin_client(settings, {"errors": ErrorPlugin()}) as client:
+        # The app's logging setup replaced the root handlers (caplog's too): listen here.
+        records: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = records.append  # type: ignore[method-assign]
+        logging.getLogger("podium.app").addHandler(handler)
+        try:
+            page = await client.get("/plugins/errors/bug", headers=HTML)
+            data = await client.get("/plugins/errors/bug")
+        finally:
+            logging.getLogger("podium.app").removeHandler(handler)
+        assert page.status_code == 500 and data.status_code == 500
+        assert "<h1>500</h1>" in page.text and "the error was logged" in page.text
+        assert data.json() == {"status_code": 500,
+                               "detail": "Internal server error: the error was logged."}
+        # The client learns nothing of the internals; the log has the traceback.
+        assert "secret internals" not in page.text + data.text
+        logged = [r for r in records if r.levelno == logging.ERROR]
+        assert len(logged) == 2
+        assert "GET /plugins/errors/bug" in logged[0].getMessage()
+        assert logged[0].exc_info[0] is ZeroDivisionError
 
 
 async def test_api_action_errors_stay_json_for_browsers(client) -> None:
