@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from server import actions
+from server.actions import imports
 from server.actions.imports import ImportFailed, import_users, parse_users_csv
 from server.models import Affiliation, AuditEntry, Group, Team, TeamGroup, TeamMember, User
 from server.services import Services
@@ -85,6 +86,41 @@ async def test_a_bad_row_stores_nothing_and_names_its_line(services: Services) -
     assert "line 4" in failed.value.message and failed.value.status_code == 400
     assert (await _all(services, select(User.username).where(User.username == "ok-user"))) == []
     assert {t.name for t in await _all(services, select(Team))} == {"spring team 0"}
+
+
+async def test_a_clash_while_storing_leaves_nothing_half_imported(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = await make_world(services, teams=1)
+    real_check = imports._check
+
+    async def check_then_someone_else_creates(*args: Any) -> list[Any]:
+        errors = await real_check(*args)
+        # Between the check and the store, an admin creates one of the file's users.
+        await actions.create_user(services, "carl", password="elsewhere-made")
+        return errors
+
+    monkeypatch.setattr(imports, "_check", check_then_someone_else_creates)
+    text = ("username,team,group,affiliation\n"
+            "ada,Alpha,Seniors,Uni A\nbob,spring team 0,Seniors,\ncarl,Beta,Juniors,Uni B\n")
+    with pytest.raises(actions.Conflict, match="nothing was imported"):
+        await import_users(services, text, contest="spring", actor=world.admin)
+    # Nothing of the file is stored: not the users before carl, nor teams, groups,
+    # affiliations, memberships or audit entries.
+    assert await _all(services, select(User.username).where(
+        col(User.username).in_(["ada", "bob"]))) == []
+    assert {t.name for t in await _all(services, select(Team))} == {"spring team 0"}
+    assert await _all(services, select(Group)) == []
+    assert await _all(services, select(Affiliation)) == []
+    assert len(await _all(services, select(TeamMember))) == 1
+    assert await _all(services, select(AuditEntry).where(
+        AuditEntry.actor_id == world.admin.id, AuditEntry.action != "contest.create")) == []
+    # Once the clash is gone, the same file imports whole.
+    monkeypatch.setattr(imports, "_check", real_check)
+    result = await import_users(services, text.replace("carl", "carla"), contest="spring",
+                                actor=world.admin)
+    assert [u.username for u in result.users] == ["ada", "bob", "carla"]
+    assert result.teams_created == ["Alpha", "Beta"] and result.teams_joined == ["spring team 0"]
+    assert sorted(result.groups_created) == ["Juniors", "Seniors"]
 
 
 async def test_header_problems_and_teams_without_a_contest(services: Services) -> None:

@@ -9,7 +9,9 @@ Only ``username`` is required. An empty password is generated (and returned once
 team of the contest (created as needed, or joined when it exists), ``group`` links the team to
 the contest's group of that name and ``affiliation`` sets the team's affiliation (both created
 as needed). Every row is checked before anything is stored: if any row is bad,
-:class:`ImportFailed` lists every problem with its line number and nothing is written.
+:class:`ImportFailed` lists every problem with its line number and nothing is written. The
+rows are then stored in one transaction, so a failure while storing (a clash with a change made
+meanwhile) leaves nothing half imported either.
 """
 
 from __future__ import annotations
@@ -24,16 +26,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from server.actions.base import contest_by_ref
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.actions.base import audit, contest_by_ref, emit, publish, unit_of_work
 from server.actions.errors import Invalid
-from server.actions.teams import (
-    add_team_member,
-    create_affiliation,
-    create_group,
-    create_team,
-    update_team,
-)
-from server.actions.users import MIN_PASSWORD, USERNAME_RE, create_user, hash_password
+from server.actions.standings import refresh_teams
+from server.actions.teams import add_affiliation, add_group, add_team, join_team
+from server.actions.users import MIN_PASSWORD, USERNAME_RE, add_user, hash_password
 from server.models import Affiliation, Contest, Group, Team, TeamGroup, User
 from server.services import Services
 
@@ -241,7 +240,8 @@ async def import_users(
 ) -> ImportResult:
     """Create the users of a CSV file (and their teams, groups and affiliations in
     ``contest``); all or nothing: any bad row raises :class:`ImportFailed` before anything is
-    stored. ``progress(done, total)`` is called after each user."""
+    stored, and the users, teams, groups and affiliations are stored in one transaction.
+    ``progress(done, total)`` is called as the users' passwords are hashed (the slow part)."""
     rows = parse_users_csv(data)
     the_contest: Contest | None = None
     if contest is not None:
@@ -250,42 +250,66 @@ async def import_users(
     errors = await _check(services, rows, the_contest)
     if errors:
         raise ImportFailed(errors)
-    result = ImportResult()
     # Hash first (the slow part, off the event loop), so that storing is quick.
     passwords = [row.password or generate_password() for row in rows]
-    hashes = [await asyncio.to_thread(hash_password, pw) for pw in passwords]
-    created: list[tuple[UserRow, User]] = []
-    for index, (row, pw, pw_hash) in enumerate(zip(rows, passwords, hashes, strict=True)):
-        user = await create_user(services, row.username, password_hash=pw_hash,
-                                 display_name=row.display_name, email=row.email or None,
-                                 actor=actor)
-        created.append((row, user))
-        result.users.append(ImportedUser(
-            line=row.line, user_id=user.id or 0, username=user.username,
-            display_name=user.display_name, team=row.team,
-            password=None if row.password else pw))
+    hashes = []
+    for index, pw in enumerate(passwords):
+        hashes.append(await asyncio.to_thread(hash_password, pw))
         if progress is not None:
             progress(index + 1, len(rows))
-    if the_contest is None:
-        return result
-    await _teams(services, the_contest, created, result, actor)
+    # Then everything in one transaction: a failure now (a user or team made meanwhile by
+    # someone else, a lost connection) leaves nothing half imported.
+    result = ImportResult()
+    plan = _TeamPlan(rows) if the_contest is not None else None
+    async with unit_of_work(services, conflict="a user, team or group of the file was created "
+                            "meanwhile by someone else; nothing was imported") as session:
+        created: list[tuple[UserRow, User]] = []
+        for row, pw, pw_hash in zip(rows, passwords, hashes, strict=True):
+            user = await add_user(session, row.username, password_hash=pw_hash,
+                                  display_name=row.display_name, email=row.email or None,
+                                  actor=actor)
+            created.append((row, user))
+            result.users.append(ImportedUser(
+                line=row.line, user_id=user.id or 0, username=user.username,
+                display_name=user.display_name, team=row.team,
+                password=None if row.password else pw))
+        if plan is not None:
+            assert the_contest is not None
+            await plan.store(session, the_contest, created, result, actor)
+    # Announced once stored, as the single actions would.
+    for user in result.users:
+        await publish(services, "user.created", {"id": user.user_id, "username": user.username})
+    if plan is not None:
+        assert the_contest is not None
+        await plan.announce(services, the_contest)
     return result
 
 
-async def _teams(services: Services, contest: Contest, created: list[tuple[UserRow, User]],
-                 result: ImportResult, actor: User | None) -> None:
-    members: dict[str, list[int]] = {}
-    groups_of: dict[str, list[str]] = {}
-    affiliation_of: dict[str, str] = {}
-    for row, user in created:
-        if not row.team:
-            continue
-        members.setdefault(row.team, []).append(user.id)  # type: ignore[arg-type]
-        if row.group and row.group not in groups_of.setdefault(row.team, []):
-            groups_of[row.team].append(row.group)
-        if row.affiliation:
-            affiliation_of[row.team] = row.affiliation
-    async with services.db.session() as session:
+class _TeamPlan:
+    """The teams, groups and affiliations of the rows: stored in the import's transaction,
+    announced after it."""
+
+    def __init__(self, rows: list[UserRow]) -> None:
+        self.groups_of: dict[str, list[str]] = {}
+        self.affiliation_of: dict[str, str] = {}
+        for row in rows:
+            if row.team and row.group and row.group not in self.groups_of.setdefault(row.team, []):
+                self.groups_of[row.team].append(row.group)
+            if row.team and row.affiliation:
+                self.affiliation_of[row.team] = row.affiliation
+        self.new_groups: list[Group] = []
+        self.new_affiliations: list[Affiliation] = []
+        self.new_teams: list[Team] = []
+        self.joined: list[tuple[int, int]] = []
+        self.updated: dict[int, dict[str, Any]] = {}
+
+    async def store(self, session: AsyncSession, contest: Contest,
+                    created: list[tuple[UserRow, User]], result: ImportResult,
+                    actor: User | None) -> None:
+        members: dict[str, list[int]] = {}
+        for row, user in created:
+            if row.team:
+                members.setdefault(row.team, []).append(user.id)  # type: ignore[arg-type]
         groups = {g.name: g.id for g in await session.exec(select(Group).where(
             Group.contest_id == contest.id))}
         affiliations: dict[str, int] = {}
@@ -293,37 +317,70 @@ async def _teams(services: Services, contest: Contest, created: list[tuple[UserR
             affiliations.setdefault(aff.name, aff.id)  # type: ignore[arg-type]
         teams = {t.name: t for t in await session.exec(select(Team).where(
             Team.contest_id == contest.id, col(Team.name).in_(list(members))))}
-    for names in groups_of.values():
-        for name in names:
-            if name not in groups:
-                group = await create_group(services, name=name, contest=contest.id,
-                                           actor=actor)
-                groups[name] = group.id  # type: ignore[assignment]
-                result.groups_created.append(name)
-    for name in dict.fromkeys(affiliation_of.values()):
-        if name not in affiliations:
-            aff = await create_affiliation(services, name=name, actor=actor)
-            affiliations[name] = aff.id  # type: ignore[assignment]
-            result.affiliations_created.append(name)
-    for team_name, user_ids in members.items():
-        group_ids = [groups[g] for g in groups_of.get(team_name, [])]
-        affiliation = affiliation_of.get(team_name)
-        existing = teams.get(team_name)
-        if existing is None:
-            await create_team(services, contest.id, name=team_name,  # type: ignore[arg-type]
-                              affiliation_id=affiliations[affiliation] if affiliation else None,
-                              group_ids=group_ids, member_ids=user_ids, actor=actor)
-            result.teams_created.append(team_name)
-            continue
-        for user_id in user_ids:
-            await add_team_member(services, existing.id, user_id, actor=actor)  # type: ignore[arg-type]
-        result.teams_joined.append(team_name)
-        if group_ids or affiliation:
-            async with services.db.session() as session:
-                have = list(await session.exec(select(TeamGroup.group_id).where(
-                    TeamGroup.team_id == existing.id)))
-            await update_team(
-                services, existing.id,  # type: ignore[arg-type]
-                group_ids=list(dict.fromkeys([*have, *group_ids])),
-                **({"affiliation_id": affiliations[affiliation]} if affiliation else {}),
-                actor=actor)
+        for names in self.groups_of.values():
+            for name in names:
+                if name not in groups:
+                    group = await add_group(session, name=name, contest_id=contest.id,
+                                            actor=actor)
+                    groups[name] = group.id  # type: ignore[assignment]
+                    self.new_groups.append(group)
+                    result.groups_created.append(name)
+        for name in dict.fromkeys(self.affiliation_of.values()):
+            if name not in affiliations:
+                aff = await add_affiliation(session, name=name, actor=actor)
+                affiliations[name] = aff.id  # type: ignore[assignment]
+                self.new_affiliations.append(aff)
+                result.affiliations_created.append(name)
+        for team_name, user_ids in members.items():
+            group_ids = [groups[g] for g in self.groups_of.get(team_name, [])]
+            affiliation = self.affiliation_of.get(team_name)
+            affiliation_id = affiliations[affiliation] if affiliation else None
+            existing = teams.get(team_name)
+            if existing is None:
+                self.new_teams.append(await add_team(
+                    session, contest, name=team_name, affiliation_id=affiliation_id,
+                    group_ids=group_ids, member_ids=user_ids, actor=actor))
+                result.teams_created.append(team_name)
+                continue
+            for user_id in user_ids:
+                await join_team(session, contest, existing, user_id, actor=actor)
+                self.joined.append((existing.id, user_id))  # type: ignore[arg-type]
+            result.teams_joined.append(team_name)
+            await self._extend(session, contest, existing, group_ids, affiliation_id, actor)
+
+    async def _extend(self, session: AsyncSession, contest: Contest, team: Team,
+                      group_ids: list[int], affiliation_id: int | None,
+                      actor: User | None) -> None:
+        """An existing team joins the file's groups (it keeps its others) and takes the
+        file's affiliation."""
+        have = set(await session.exec(select(TeamGroup.group_id).where(
+            TeamGroup.team_id == team.id)))
+        changes: dict[str, Any] = {}
+        added = [g for g in group_ids if g not in have]
+        if added:
+            for group_id in added:
+                session.add(TeamGroup(team_id=team.id, group_id=group_id))
+            changes["group_ids"] = sorted(have | set(added))
+        if affiliation_id is not None and affiliation_id != team.affiliation_id:
+            changes["affiliation_id"] = team.affiliation_id = affiliation_id
+            session.add(team)
+        if changes:
+            audit(session, actor=actor, action="team.update", object_type="team",
+                  object_id=team.id, contest_id=contest.id, data=changes)
+            self.updated[team.id] = changes  # type: ignore[index]
+
+    async def announce(self, services: Services, contest: Contest) -> None:
+        for group in self.new_groups:
+            await publish(services, "group.created", {"id": group.id}, contest_id=contest.id)
+        for aff in self.new_affiliations:
+            await publish(services, "affiliation.created", {"id": aff.id})
+        for team in self.new_teams:
+            await emit(services, contest, "team.created", {"id": team.id, "name": team.name})
+        for team_id, user_id in self.joined:
+            await emit(services, contest, "team.member", {"team_id": team_id,
+                                                          "user_id": user_id})
+        for team_id, changes in self.updated.items():
+            await emit(services, contest, "team.updated", {"id": team_id, **changes})
+        changed = [t.id for t in self.new_teams] + list(self.updated)
+        if changed:
+            await refresh_teams(services, contest.id, changed)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.actions.base import audit, contest_by_ref, emit, get_or_404, publish, unit_of_work
 from server.actions.errors import Conflict, Invalid, NotFound
@@ -23,6 +24,10 @@ from server.models import (
 from server.services import Services
 
 __all__ = [
+    "add_affiliation",
+    "add_group",
+    "add_team",
+    "join_team",
     "add_team_member",
     "create_affiliation",
     "create_group",
@@ -50,14 +55,10 @@ async def create_affiliation(
 ) -> Affiliation:
     if country is not None and (len(country) != 3 or not country.isalpha()):
         raise Invalid("country must be an ISO 3166-1 alpha-3 code", field="country")
-    affiliation = Affiliation(name=_name(name, limit=255), short_name=short_name,
-                              country=country.upper() if country else None,
-                              external_id=external_id)
     async with unit_of_work(services, conflict="an affiliation with this id exists") as session:
-        session.add(affiliation)
-        await session.flush()
-        audit(session, actor=actor, action="affiliation.create", object_type="affiliation",
-              object_id=affiliation.id, data={"name": affiliation.name})
+        affiliation = await add_affiliation(session, name=name, short_name=short_name,
+                                            country=country, external_id=external_id,
+                                            actor=actor)
     await publish(services, "affiliation.created", {"id": affiliation.id})
     return affiliation
 
@@ -79,13 +80,40 @@ async def create_group(
         contest_id = (await contest_by_ref(session, contest)).id if contest is not None else None
         if parent_id is not None:
             await get_or_404(session, Group, parent_id, "parent group")
-        group = Group(name=_name(name), kind=kind, contest_id=contest_id, parent_id=parent_id,
-                      hidden=hidden, external_id=external_id)
-        session.add(group)
-        await session.flush()
-        audit(session, actor=actor, action="group.create", object_type="group",
-              object_id=group.id, contest_id=contest_id, data={"name": group.name, "kind": kind})
+        group = await add_group(session, name=name, kind=kind, contest_id=contest_id,
+                                parent_id=parent_id, hidden=hidden, external_id=external_id,
+                                actor=actor)
     await publish(services, "group.created", {"id": group.id}, contest_id=contest_id)
+    return group
+
+
+async def add_affiliation(session: AsyncSession, *, name: str, short_name: str = "",
+                          country: str | None = None, external_id: str | None = None,
+                          actor: User | None = None) -> Affiliation:
+    """Store an affiliation and its audit entry in the caller's transaction (the caller
+    publishes ``affiliation.created`` after the commit)."""
+    affiliation = Affiliation(name=_name(name, limit=255), short_name=short_name,
+                              country=country.upper() if country else None,
+                              external_id=external_id)
+    session.add(affiliation)
+    await session.flush()
+    audit(session, actor=actor, action="affiliation.create", object_type="affiliation",
+          object_id=affiliation.id, data={"name": affiliation.name})
+    return affiliation
+
+
+async def add_group(session: AsyncSession, *, name: str, kind: str = GroupKind.CATEGORY.value,
+                    contest_id: int | None = None, parent_id: int | None = None,
+                    hidden: bool = False, external_id: str | None = None,
+                    actor: User | None = None) -> Group:
+    """Store a group and its audit entry in the caller's transaction (the caller publishes
+    ``group.created`` after the commit)."""
+    group = Group(name=_name(name), kind=kind, contest_id=contest_id, parent_id=parent_id,
+                  hidden=hidden, external_id=external_id)
+    session.add(group)
+    await session.flush()
+    audit(session, actor=actor, action="group.create", object_type="group",
+          object_id=group.id, contest_id=contest_id, data={"name": group.name, "kind": kind})
     return group
 
 
@@ -115,24 +143,48 @@ async def create_team(
     """A team in a contest, with its groups and members (the first member is the captain)."""
     async with unit_of_work(services, conflict=f"team {name!r} already exists") as session:
         contest = await contest_by_ref(session, contest_ref)
-        if affiliation_id is not None:
-            await get_or_404(session, Affiliation, affiliation_id, "affiliation")
-        team = Team(contest_id=contest.id, name=_name(name), display_name=display_name.strip(),
-                    affiliation_id=affiliation_id, hidden=hidden, external_id=external_id)
-        session.add(team)
-        await session.flush()
-        for group_id in dict.fromkeys(group_ids):
-            group = await get_or_404(session, Group, group_id, "group")
-            if group.contest_id not in (None, contest.id):
-                raise Invalid(f"group {group_id} belongs to another contest", field="group_ids")
-            session.add(TeamGroup(team_id=team.id, group_id=group_id))
-        for position, user_id in enumerate(dict.fromkeys(member_ids)):
-            await _join(session, contest, team, user_id, captain=position == 0)
-        audit(session, actor=actor, action="team.create", object_type="team", object_id=team.id,
-              contest_id=contest.id, data={"name": team.name, "members": list(member_ids)})
+        team = await add_team(session, contest, name=name, display_name=display_name,
+                              affiliation_id=affiliation_id, group_ids=group_ids,
+                              member_ids=member_ids, hidden=hidden, external_id=external_id,
+                              actor=actor)
     await emit(services, contest, "team.created", {"id": team.id, "name": team.name})
     await refresh_teams(services, contest.id, [team.id])  # type: ignore[arg-type,list-item]
     return team
+
+
+async def add_team(session: AsyncSession, contest: Contest, *, name: str,
+                   display_name: str = "", affiliation_id: int | None = None,
+                   group_ids: Sequence[int] = (), member_ids: Sequence[int] = (),
+                   hidden: bool = False, external_id: str | None = None,
+                   actor: User | None = None) -> Team:
+    """Store a team with its groups and members (the first is the captain) and its audit
+    entry in the caller's transaction; the caller emits ``team.created`` and refreshes the
+    standings after the commit."""
+    if affiliation_id is not None:
+        await get_or_404(session, Affiliation, affiliation_id, "affiliation")
+    team = Team(contest_id=contest.id, name=_name(name), display_name=display_name.strip(),
+                affiliation_id=affiliation_id, hidden=hidden, external_id=external_id)
+    session.add(team)
+    await session.flush()
+    for group_id in dict.fromkeys(group_ids):
+        group = await get_or_404(session, Group, group_id, "group")
+        if group.contest_id not in (None, contest.id):
+            raise Invalid(f"group {group_id} belongs to another contest", field="group_ids")
+        session.add(TeamGroup(team_id=team.id, group_id=group_id))
+    for position, user_id in enumerate(dict.fromkeys(member_ids)):
+        await _join(session, contest, team, user_id, captain=position == 0)
+    audit(session, actor=actor, action="team.create", object_type="team", object_id=team.id,
+          contest_id=contest.id, data={"name": team.name, "members": list(member_ids)})
+    return team
+
+
+async def join_team(session: AsyncSession, contest: Contest, team: Team, user_id: int, *,
+                    captain: bool = False, actor: User | None = None) -> None:
+    """Add a member and the audit entry in the caller's transaction (the caller emits
+    ``team.member`` after the commit)."""
+    await _join(session, contest, team, user_id, captain)
+    audit(session, actor=actor, action="team.member.add", object_type="team",
+          object_id=team.id, contest_id=contest.id, data={"user_id": user_id})
 
 
 async def add_team_member(
@@ -142,9 +194,7 @@ async def add_team_member(
     async with unit_of_work(services) as session:
         team = await get_or_404(session, Team, team_id, "team")
         contest = await get_or_404(session, Contest, team.contest_id, "contest")
-        await _join(session, contest, team, user_id, captain)
-        audit(session, actor=actor, action="team.member.add", object_type="team",
-              object_id=team_id, contest_id=contest.id, data={"user_id": user_id})
+        await join_team(session, contest, team, user_id, captain=captain, actor=actor)
     await emit(services, contest, "team.member", {"team_id": team_id, "user_id": user_id})
 
 

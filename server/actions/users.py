@@ -11,6 +11,7 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.actions.base import audit, get_or_404, publish, unit_of_work
 from server.i18n import available_locales
@@ -19,6 +20,7 @@ from server.models import ApiToken, Role, User, utcnow
 from server.services import Services
 
 __all__ = [
+    "add_user",
     "authenticate",
     "hash_password",
     "create_api_token",
@@ -74,19 +76,24 @@ async def create_user(
         password_hash = _hasher.hash(password)
     elif password_hash is not None and not password_hash.startswith("$argon2"):
         raise Invalid("password_hash must be an argon2 hash", field="password")
-    user = User(
-        username=username,
-        role=role,
-        display_name=display_name or username,
-        email=email,
-        password_hash=password_hash,
-    )
     async with unit_of_work(services, conflict=f"user {username!r} already exists") as session:
-        session.add(user)
-        await session.flush()
-        audit(session, actor=actor, action="user.create", object_type="user", object_id=user.id,
-              data={"username": username, "role": role})
+        user = await add_user(session, username, password_hash=password_hash, role=role,
+                              display_name=display_name, email=email, actor=actor)
     await publish(services, "user.created", {"id": user.id, "username": username})
+    return user
+
+
+async def add_user(session: AsyncSession, username: str, *, password_hash: str | None,
+                   role: str = Role.CONTESTANT.value, display_name: str = "",
+                   email: str | None = None, actor: User | None = None) -> User:
+    """Store a checked user and its audit entry in the caller's transaction (the caller
+    publishes ``user.created`` after the commit)."""
+    user = User(username=username, role=role, display_name=display_name or username,
+                email=email, password_hash=password_hash)
+    session.add(user)
+    await session.flush()
+    audit(session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+          data={"username": username, "role": role})
     return user
 
 
