@@ -33,9 +33,11 @@ from server.scoreboard.bench_live import (
 __all__ = ["main"]
 
 
-def _wrk(url: str, duration: int, connections: int) -> tuple[float, str]:
+def _wrk(url: str, duration: int, connections: int, headers: tuple[str, ...] = ()
+         ) -> tuple[float, str]:
+    extra = [arg for header in headers for arg in ("-H", header)]
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s",
-                          "-H", "Connection: close", "--latency", url],
+                          "-H", "Connection: close", *extra, "--latency", url],
                          capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -63,14 +65,25 @@ async def _run(args: argparse.Namespace) -> None:
         page = httpx.get(html_url).content
         for _ in range(50):  # warm every worker
             httpx.get(json_url), httpx.get(html_url)
+        gz = "Accept-Encoding: gzip"
+        packed = {target: int(httpx.get(target, headers={"Accept-Encoding": "gzip"})
+                              .headers["content-length"]) for target in (json_url, html_url)}
+        etag = httpx.get(json_url).headers["etag"]
+        plain = {json_url: len(body), html_url: len(page)}
         results = {}
-        for label, target in (("JSON scoreboard", json_url), ("HTML scoreboard page", html_url)):
-            rate, out = _wrk(target, args.duration, args.connections)
+        for label, target, headers in (
+                ("JSON scoreboard", json_url, ()),
+                ("HTML scoreboard page", html_url, ()),
+                ("JSON, gzip accepted", json_url, (gz,)),
+                ("HTML, gzip accepted", html_url, (gz,)),
+                ("JSON, If-None-Match", json_url, (f"If-None-Match: {etag}",))):
+            rate, out = _wrk(target, args.duration, args.connections, headers)
             results[label] = rate
             latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
             p99 = re.search(r"99%\s+(\S+)", out)
+            size = (0 if "None-Match" in label else packed[target] if headers else plain[target])
             print(f"{label:22} {rate:8.0f} req/s  (latency avg {latency.group(1)}, "  # type: ignore[union-attr]
-                  f"p99 {p99.group(1) if p99 else '?'}; {len(body if 'JSON' in label else page) // 1024} KB per response)")
+                  f"p99 {p99.group(1) if p99 else '?'}; {size / 1024:.0f} KB per response)")
         # A change is never hidden by a cached board.
         services = await Services.create(settings)
         stale = 0

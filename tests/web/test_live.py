@@ -228,6 +228,58 @@ async def test_frozen_results_reach_only_the_jury_socket(live_settings: Any) -> 
                 assert message["rows"][0]["cells"][1]["solved"] is True
 
 
+async def test_fast_path_answers_pollers_with_etags_and_gzip(live_settings: Any) -> None:
+    """A poller repeating the ETag gets a bodiless 304 until the board changes; a client that
+    accepts gzip gets the same bytes compressed, one that does not gets them plain."""
+    async with live_server(live_settings) as server:
+        services = server.services
+        world = await make_world(services, teams=2)
+        api, page = "/api/v1/contests/spring/scoreboard", "/contests/spring/scoreboard"
+        plain_only = {"Accept-Encoding": "identity"}
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            tags = {}
+            for path in (api, page):
+                slow = await http.get(path, headers=plain_only)  # authorises, renders
+                plain = await http.get(path, headers=plain_only)
+                assert plain.headers["cache-control"] == "no-cache"  # the fast path
+                assert "content-encoding" not in plain.headers
+                assert plain.content == slow.content
+                for accept in ("gzip, deflate", "br;q=1.0, gzip;q=0.5", "*"):
+                    packed = await http.get(path, headers={"Accept-Encoding": accept})
+                    assert packed.headers["content-encoding"] == "gzip", accept
+                    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+                    assert packed.content == plain.content  # httpx decoded it
+                    assert packed.headers["vary"] == "Accept-Encoding"
+                refused = await http.get(path, headers={"Accept-Encoding": "gzip;q=0"})
+                assert "content-encoding" not in refused.headers
+                etag = plain.headers["etag"]
+                assert packed.headers["etag"] == etag
+                same = await http.get(path, headers={"If-None-Match": etag})
+                assert same.status_code == 304 and same.content == b""
+                assert same.headers["etag"] == etag
+                listed = await http.get(path, headers={"If-None-Match": f'"x", W/{etag}'})
+                assert listed.status_code == 304
+                other = await http.get(path, headers={"If-None-Match": '"0-0-0-json"'})
+                assert other.status_code == 200 and other.content == plain.content
+                tags[path] = etag
+            assert tags[api] != tags[page]
+            # A verdict: the old ETag no longer matches, the new board comes whole.
+            await solve(services, world, 1, "A", "AC", 10)
+            version = await services.live.store.version(world.contest.id, "public")
+            first = await http.get(api, headers={"If-None-Match": tags[api]})  # re-authorised
+            assert first.status_code == 200 and first.json()["version"] == version
+            changed = await http.get(api, headers={"If-None-Match": tags[api]})
+            assert changed.status_code == 200 and changed.content == first.content
+            assert changed.headers["etag"] != tags[api]
+            assert (await http.get(api, headers={"If-None-Match": changed.headers["etag"]})
+                    ).status_code == 304
+            # Credentials take the normal path: no fast-path ETag answers them.
+            token = await _token(services, world.admin)
+            own = await http.get(api, headers={"Authorization": f"Bearer {token}",
+                                               "If-None-Match": changed.headers["etag"]})
+            assert own.status_code == 200 and "etag" not in own.headers
+
+
 async def test_anonymous_reads_take_the_fast_path_only_while_allowed(live_settings: Any) -> None:
     """The fast path (no database, no middleware) answers anonymous reads of a public contest
     at the version the slow path authorised; any change of the contest or board ends that."""
