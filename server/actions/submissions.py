@@ -191,18 +191,16 @@ async def record_verdict(
         raise Invalid(f"unknown verdict {verdict!r}", field="verdict") from None
     if score is not None and not 0.0 <= score <= 1.0:
         raise Invalid("score must be a fraction between 0 and 1", field="score")
-    if job_key is not None:
-        existing = await _judging_by_key(services, job_key)
-        if existing is not None and existing.verdict is not None:
-            return existing
     try:
         async with unit_of_work(services) as session:
-            submission = await get_or_404(session, Submission, submission_id, "submission")
-            contest = await get_or_404(session, Contest, submission.contest_id, "contest")
             judging = None
             if job_key is not None:
                 judging = (await session.exec(select(Judging).where(
                     Judging.job_key == job_key))).first()
+                if judging is not None and judging.verdict is not None:
+                    return judging  # recorded already (a retried post): nothing to do
+            submission = await get_or_404(session, Submission, submission_id, "submission")
+            contest = await get_or_404(session, Contest, submission.contest_id, "contest")
             if judging is not None:  # a rejudge's pending judging, claimed by this job
                 if judging.submission_id != submission_id:
                     raise Invalid(f"job {job_key!r} judges submission {judging.submission_id}, "

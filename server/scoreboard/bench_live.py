@@ -118,6 +118,46 @@ def _children_rss_mb(pid: int) -> float:
     return total
 
 
+def _cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes and their children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    seen: set[int] = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for child in Path(f"/proc/{pid}/task").glob("*/children"):
+                todo += [int(c) for c in child.read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total
+
+
+def _service_pids(name: str) -> list[int]:
+    """Processes whose command name starts with ``name`` (redis-server, postgres)."""
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().startswith(name):
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def _cpu_split(servers: list[int], clients: list[int]) -> dict[str, float]:
+    return {"web processes": _cpu_s(servers), "load generators": _cpu_s(clients),
+            "recording process": time.process_time(),
+            "Redis": _cpu_s(_service_pids("redis-server")),
+            "PostgreSQL": _cpu_s(_service_pids("postgres"))}
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -324,6 +364,7 @@ async def _run(args: argparse.Namespace) -> None:
             async with services.db.session() as session:
                 contest = await session.get(Contest, contest_id)
             rng = random.Random(11)
+            cpu_before = _cpu_split([p.pid for p in servers], [c.pid for c in clients])
             for index, submission_id in enumerate(pending):
                 verdict = "AC" if rng.random() < 0.5 else "WA"
                 t0 = time.time()
@@ -334,6 +375,7 @@ async def _run(args: argparse.Namespace) -> None:
                 took.append(time.time() - t0)
                 await asyncio.sleep(args.interval)
             await asyncio.sleep(2.0)
+            cpu_after = _cpu_split([p.pid for p in servers], [c.pid for c in clients])
         finally:
             await services.close()
         rss_after = [_children_rss_mb(p.pid) for p in servers]
@@ -366,6 +408,9 @@ async def _run(args: argparse.Namespace) -> None:
             from collections import Counter
             print("sent", sorted(sent), "received", sorted(Counter(v for _, v, _ in received).items()))
         print(f"  delivered {got} of {expected} expected verdict messages")
+        print("  CPU per verdict: " + ", ".join(
+            f"{label} {(cpu_after[label] - cpu_before[label]) * 1000 / max(1, len(pending)):.0f} ms"
+            for label in cpu_before))
         for i, (opened, after) in enumerate(zip(rss_open, rss_after, strict=True), start=1):
             print(f"  web process {i}: {opened:.0f} MB resident with its sockets open, "
                   f"{after:.0f} MB after the verdicts")
