@@ -44,11 +44,16 @@ async def rebuild_standings(services: Services, contest_id: int) -> engine.Board
 
 
 async def refresh_teams(
-    services: Services, contest_id: int, team_ids: Iterable[int] | None
+    services: Services, contest_id: int, team_ids: Iterable[int] | None, *,
+    contest: Contest | None = None,
 ) -> engine.Board | None:
-    """Recompute the rows of these teams (None = all) in one transaction, then notify."""
+    """Recompute the rows of these teams (None = all) in one transaction, then notify.
+
+    ``contest``: the contest as the caller just read it, in the transaction of the change
+    (saves reading it again); else it is read here."""
     async with unit_of_work(services) as session:
-        contest = await session.get(Contest, contest_id)
+        if contest is None or contest.id != contest_id:
+            contest = await session.get(Contest, contest_id)
         if contest is None:
             return None
         try:

@@ -199,26 +199,30 @@ async def record_verdict(
                     Judging.job_key == job_key))).first()
                 if judging is not None and judging.verdict is not None:
                     return judging  # recorded already (a retried post): nothing to do
-            submission = await get_or_404(session, Submission, submission_id, "submission")
-            contest = await get_or_404(session, Contest, submission.contest_id, "contest")
+            found = (await session.exec(select(Submission, Contest).join(
+                Contest, col(Contest.id) == Submission.contest_id).where(
+                Submission.id == submission_id))).first()
+            if found is None:
+                raise NotFound(f"submission {submission_id!r} does not exist")
+            submission, contest = found
+            # The submission's judgings so far (a few at most): is a rejudge's the current one?
+            others = list(await session.exec(select(Judging).where(
+                Judging.submission_id == submission_id)))
             if judging is not None:  # a rejudge's pending judging, claimed by this job
                 if judging.submission_id != submission_id:
                     raise Invalid(f"job {job_key!r} judges submission {judging.submission_id}, "
                                   f"not {submission_id}", field="submission_id")
-                current = not await _exists(session, select(Judging.id).where(  # a later rejudge?
-                    Judging.submission_id == submission_id, col(Judging.id) > judging.id,
-                    col(Judging.rejudging_id).is_not(None)))
+                current = not any(  # unless a later rejudge replaced it
+                    j.id > judging.id and j.rejudging_id is not None  # type: ignore[operator]
+                    for j in others)
             else:
-                current = job_key is None or not await _exists(session, select(Judging.id).where(
-                    Judging.submission_id == submission_id,
-                    col(Judging.rejudging_id).is_not(None)))
+                current = job_key is None or not any(j.rejudging_id is not None for j in others)
                 judging = Judging(submission_id=submission_id, job_key=job_key)
             if current:
-                for old in await session.exec(select(Judging).where(
-                        Judging.submission_id == submission_id,
-                        col(Judging.is_current).is_(True))):
-                    old.is_current = False
-                    session.add(old)
+                for old in others:
+                    if old.is_current:
+                        old.is_current = False
+                        session.add(old)
             judging.judge_host = judge_host or judging.judge_host
             judging.finished_at = utcnow()
             judging.verdict = verdict.value
@@ -265,7 +269,8 @@ async def record_verdict(
     # rest still runs (the team's page must hear of its verdict; a retried post of the same
     # job would return the stored judging without any of this).
     try:
-        await refresh_teams(services, contest.id, [submission.team_id])  # type: ignore[arg-type,list-item]
+        await refresh_teams(services, contest.id, [submission.team_id],  # type: ignore[arg-type,list-item]
+                            contest=contest)
     except Exception:
         log.exception("submission %s: refreshing the standings failed", submission_id)
     if contest.is_practice:

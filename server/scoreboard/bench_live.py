@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -48,7 +49,7 @@ async def _client_main(urls: list[str], count: int, offset: int) -> None:
     import websockets
 
     received: list[tuple[int, int, float]] = []  # (kind, version, time)
-    stop = asyncio.Event()
+    sockets: list[Any] = []
 
     async def one(index: int) -> None:
         base = urls[(offset + index) % len(urls)]
@@ -57,23 +58,24 @@ async def _client_main(urls: list[str], count: int, offset: int) -> None:
                 else "/contests/live/scoreboard/ws")
         async with websockets.connect(base + path, open_timeout=60, max_size=None,
                                       ping_interval=None) as ws:
+            sockets.append(ws)
             first = True
-            while not stop.is_set():
-                try:
-                    message = await asyncio.wait_for(ws.recv(decode=False), 1.0)
-                except TimeoutError:
-                    continue
-                now = time.time()
-                if first:
-                    first = False
-                    ready.append(1)
-                    continue
-                match = VERSION.search(message, 0, 200) or VERSION.search(
-                    message, max(0, len(message) - 200))
-                if match:
-                    received.append((kind, int(match.group(1) or match.group(2)), now))
-                    if os.environ.get("BENCH_DEBUG"):
-                        print(index, base[-5:], kind, message[:120], file=sys.stderr)
+            # No timeout per receive (a timer and a task per message, and 1,000 wake-ups a
+            # second when idle): the loop ends when the coordinator's stop closes the socket.
+            with contextlib.suppress(websockets.ConnectionClosed):
+                while True:
+                    message = await ws.recv(decode=False)
+                    now = time.time()
+                    if first:
+                        first = False
+                        ready.append(1)
+                        continue
+                    match = VERSION.search(message, 0, 200) or VERSION.search(
+                        message, max(0, len(message) - 200))
+                    if match:
+                        received.append((kind, int(match.group(1) or match.group(2)), now))
+                        if os.environ.get("BENCH_DEBUG"):
+                            print(index, base[-5:], kind, message[:120], file=sys.stderr)
 
     ready: list[int] = []
     tasks = []
@@ -86,7 +88,7 @@ async def _client_main(urls: list[str], count: int, offset: int) -> None:
                     raise task.exception()  # type: ignore[misc]
     print(f"READY {count}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until closed
-    stop.set()
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
     await asyncio.gather(*tasks, return_exceptions=True)
     print(json.dumps(received), flush=True)
 
@@ -401,6 +403,14 @@ async def _run(args: argparse.Namespace) -> None:
         if spans:
             print(f"  of which verdict -> published: p50 {statistics.median(spans):.1f} ms, "
                   f"max {max(spans):.1f} ms (the rest is the fan-out to the sockets)")
+        last: dict[int, float] = {}
+        for _, version, at in received:
+            last[version] = max(last.get(version, 0.0), at)
+        worst = sorted((v for v in sent if v in last), key=lambda v: last[v] - sent[v])[-3:]
+        print("  slowest verdicts (published / first socket / last socket): " + "; ".join(
+            f"+{(published.get(v, sent[v]) - sent[v]) * 1000:.0f} / "
+            f"+{(min(at for _, ver, at in received if ver == v) - sent[v]) * 1000:.0f} / "
+            f"+{(last[v] - sent[v]) * 1000:.0f} ms" for v in reversed(worst)))
         got = len(lat[0]) + len(lat[1])
         print(f"  recording a verdict took {statistics.median(took) * 1000:.0f} ms (median) in "
               "the recording process, publication included")

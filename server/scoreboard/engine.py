@@ -459,10 +459,13 @@ async def _stale_first_solvers(session: AsyncSession, contest: Contest,
                                firsts: dict[int, int]) -> list[int]:
     """Other teams whose stored first-to-solve marks are wrong after these teams' change.
 
-    When a recomputed team's solves or first-to-solve marks change on a problem (an earlier
-    accept judged late, a rejudge), the team that held the mark until then, or the one that
-    holds it now, must be recomputed too."""
-    moved = _moved(folded, stored, ("solved", "first_to_solve"))
+    When a recomputed team's first-to-solve mark changes on a problem (an earlier accept
+    judged late, a rejudge), the team that held the mark until then, or the one that holds it
+    now, must be recomputed too. A change of solves alone moves no mark: when none of the
+    recomputed teams holds a problem's mark before or after, its first solver is the earliest
+    accept among the other teams, whose submissions did not change (so the common case, a
+    solve that is not the first, reads nothing more)."""
+    moved = _moved(folded, stored, ("first_to_solve",))
     if not moved:
         return []
     # Only a team with an accept on a moved problem can claim or hold its mark: the others'
