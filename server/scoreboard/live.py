@@ -475,17 +475,18 @@ class LiveBoards:
         """Refresh only these teams' rows on top of the published states; False (nothing
         done) when a full build is needed: a state is missing, the source says so, or the
         head would change (problems, freeze, title, groups…)."""
-        olds = {view: await self._current(contest_id, view) for view in VIEWS}
+        olds = dict(zip(VIEWS, await asyncio.gather(
+            *(self._current(contest_id, view) for view in VIEWS)), strict=True))
         published = {view: state for view, state in olds.items() if state is not None}
         if len(published) != len(VIEWS):
             return False
         assert self._partial is not None
-        built = await self._partial(contest_id, teams, published)
+        # The rows and the teams' details come from separate sessions: read them at once.
+        built, (catalog, details) = await asyncio.gather(
+            self._partial(contest_id, teams, published), self._read_details(contest_id))
         if built is None:
             return False
         fresh = built.contest
-        catalog, details = (await self._details(contest_id) if self._details is not None
-                            else ([], {}))
         plans = []
         converted: dict[int, dict[int, dict[str, Any] | None]] = {}
         for view in VIEWS:
@@ -528,6 +529,9 @@ class LiveBoards:
                                   board.time_column)
         self._boards[contest_id] = (jury.version if jury is not None else 0, patched)
         return True
+
+    async def _read_details(self, contest_id: int) -> TeamDetails:
+        return await self._details(contest_id) if self._details is not None else ([], {})
 
     def jury_board(self, contest_id: int) -> Board | None:
         """The jury board the last refresh in this process built (after a caller's change,
