@@ -1,12 +1,15 @@
 """Live scoreboard fan-out: ``python -m server.scoreboard.bench_live [--clients 1000]
-[--servers 2] [--teams 300] [--problems 12] [--verdicts 30]``.
+[--servers 2] [--teams 300] [--problems 12] [--verdicts 30] [--warmup 2]``.
 
 Everything is real and separate, as in production: a fresh PostgreSQL database, one Redis,
 ``--servers`` ``podium serve`` processes, and ``--client-procs`` load-generator processes that
 open ``--clients`` WebSockets in all (spread over the servers, half on the HTML page socket,
 half on the JSON API socket). This process records ``--verdicts`` verdicts through the actions
 (as a judge result would), one every ``--interval`` seconds, and notes the time just before each
-and the public board version it produced. Each client notes when each version arrives.
+and the public board version it produced. Each client notes when each version arrives. The
+first ``--warmup`` verdicts are recorded the same way but left out of the figures (the
+recording process compiles its templates and prepares its statements on the first one: a
+once-per-process cost, printed separately).
 
 It prints, per socket kind and overall: messages expected and received, and the latency from
 "verdict about to be recorded" to "message received by the client" (p50, p99, max) — database
@@ -310,7 +313,8 @@ async def _run(args: argparse.Namespace) -> None:
     clients: list[subprocess.Popen[bytes]] = []
     try:
         t = time.perf_counter()
-        contest_id, pending = await _seed(settings, args.teams, args.problems, args.verdicts)
+        contest_id, pending = await _seed(settings, args.teams, args.problems,
+                                          args.warmup + args.verdicts)
         print(f"seeded {args.teams} teams x {args.problems} problems in "
               f"{time.perf_counter() - t:.1f} s")
         urls = []
@@ -366,8 +370,15 @@ async def _run(args: argparse.Namespace) -> None:
             async with services.db.session() as session:
                 contest = await session.get(Contest, contest_id)
             rng = random.Random(11)
+            warm: list[float] = []
+            for index, submission_id in enumerate(pending[:args.warmup]):
+                t0 = time.time()
+                await actions.record_verdict(services, submission_id, "WA",
+                                             job_key=f"bench-warmup-{index}")
+                warm.append((time.time() - t0) * 1000)
+                await asyncio.sleep(args.interval)
             cpu_before = _cpu_split([p.pid for p in servers], [c.pid for c in clients])
-            for index, submission_id in enumerate(pending):
+            for index, submission_id in enumerate(pending[args.warmup:]):
                 verdict = "AC" if rng.random() < 0.5 else "WA"
                 t0 = time.time()
                 await actions.record_verdict(services, submission_id, verdict,
@@ -411,6 +422,9 @@ async def _run(args: argparse.Namespace) -> None:
             f"+{(published.get(v, sent[v]) - sent[v]) * 1000:.0f} / "
             f"+{(min(at for _, ver, at in received if ver == v) - sent[v]) * 1000:.0f} / "
             f"+{(last[v] - sent[v]) * 1000:.0f} ms" for v in reversed(worst)))
+        if warm:
+            print(f"  warm-up verdicts, left out: recorded in {', '.join(f'{t:.0f}' for t in warm)}"
+                  " ms (the first in a process compiles templates and prepares statements)")
         got = len(lat[0]) + len(lat[1])
         print(f"  recording a verdict took {statistics.median(took) * 1000:.0f} ms (median) in "
               "the recording process, publication included")
@@ -419,7 +433,7 @@ async def _run(args: argparse.Namespace) -> None:
             print("sent", sorted(sent), "received", sorted(Counter(v for _, v, _ in received).items()))
         print(f"  delivered {got} of {expected} expected verdict messages")
         print("  CPU per verdict: " + ", ".join(
-            f"{label} {(cpu_after[label] - cpu_before[label]) * 1000 / max(1, len(pending)):.0f} ms"
+            f"{label} {(cpu_after[label] - cpu_before[label]) * 1000 / max(1, len(sent)):.0f} ms"
             for label in cpu_before))
         for i, (opened, after) in enumerate(zip(rss_open, rss_after, strict=True), start=1):
             print(f"  web process {i}: {opened:.0f} MB resident with its sockets open, "
@@ -442,6 +456,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--problems", type=int, default=12)
     parser.add_argument("--verdicts", type=int, default=30)
     parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="verdicts recorded first and left out of the figures")
     parser.add_argument("--pg", default=PG_ADMIN, help="PostgreSQL admin URL (plain postgresql://)")
     parser.add_argument("--redis", default=REDIS)
     parser.add_argument("--client", help=argparse.SUPPRESS)
