@@ -5,7 +5,9 @@ A fresh PostgreSQL database and Redis, a contest of ``--teams`` × ``--problems`
 realistic board, and ``podium serve --workers N``. Then ``wrk -t1 -c50 -d<duration>s`` with a
 new connection per request (``Connection: close``) against the full JSON scoreboard
 (``/api/v1/contests/live/scoreboard``) and the HTML scoreboard page, printing requests per
-second and wrk's latency figures. Finally it checks that a change is never hidden by a cached
+second and wrk's latency figures; each run waits first until the previous run's connections
+have left TIME_WAIT. Then the same with gzip accepted, and with the board's ETag repeated in
+If-None-Match (a poller's 304s). Finally it checks that a change is never hidden by a cached
 board: right after each of a few verdicts is recorded, requests to every web process return
 the new version. Needs ``wrk`` (``apt-get install wrk``). A measurement, not a test; it cleans
 up after itself.
@@ -19,6 +21,8 @@ import os
 import re
 import shutil
 import subprocess
+import time
+from pathlib import Path
 
 from server.scoreboard.bench_live import (
     PG_ADMIN,
@@ -33,8 +37,27 @@ from server.scoreboard.bench_live import (
 __all__ = ["main"]
 
 
+def _time_wait() -> int:
+    """Sockets in TIME_WAIT on this machine (from /proc/net/sockstat)."""
+    for line in Path("/proc/net/sockstat").read_text().splitlines():
+        if line.startswith("TCP:"):
+            fields = line.split()
+            return int(fields[fields.index("tw") + 1])
+    return 0
+
+
+def _settle(limit: int = 1000, wait: float = 70.0) -> None:
+    """Wait (up to ``wait`` s) until the previous run's closed connections have left
+    TIME_WAIT: a new connection whose port pair is still in TIME_WAIT on the server side can
+    stall, so each run starts from the same clean state."""
+    deadline = time.monotonic() + wait
+    while _time_wait() > limit and time.monotonic() < deadline:
+        time.sleep(1.0)
+
+
 def _wrk(url: str, duration: int, connections: int, headers: tuple[str, ...] = ()
          ) -> tuple[float, str]:
+    _settle()
     extra = [arg for header in headers for arg in ("-H", header)]
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s",
                           "-H", "Connection: close", *extra, "--latency", url],
@@ -79,12 +102,15 @@ async def _run(args: argparse.Namespace) -> None:
                 ("JSON, If-None-Match", json_url, (f"If-None-Match: {etag}",))):
             rate, out = _wrk(target, args.duration, args.connections, headers)
             results[label] = rate
+            if os.environ.get("BENCH_DEBUG"):
+                print(out)
             latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
             p99 = re.search(r"99%\s+(\S+)", out)
             size = (0 if "None-Match" in label else packed[target] if headers else plain[target])
             print(f"{label:22} {rate:8.0f} req/s  (latency avg {latency.group(1)}, "  # type: ignore[union-attr]
                   f"p99 {p99.group(1) if p99 else '?'}; {size / 1024:.0f} KB per response)")
         # A change is never hidden by a cached board.
+        _settle()
         services = await Services.create(settings)
         stale = 0
         try:

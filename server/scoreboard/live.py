@@ -383,11 +383,12 @@ class LiveBoards:
         self._publish = publish
         self._prefix = prefix
         self.max_age = max_age
-        """A state older than this (seconds) is refreshed before it is served over HTTP."""
+        """A state older than this (seconds) is refreshed in the background when read."""
         self.whole_every = 60.0
         """Seconds after which a partial refresh is followed by a whole build (which
         publishes only differences): a change whose refresh was lost, say by a process that
         died between its commit and its refresh, shows within this time."""
+        self._revalidating: dict[int, asyncio.Task[None]] = {}
         self._cache: dict[tuple[int, str], LiveState] = {}
         self._requested: dict[int, int] = {}
         self._done: dict[int, int] = {}
@@ -655,14 +656,31 @@ class LiveBoards:
 
     async def state(self, contest: Contest, view: str, *, max_age: float | None = None
                     ) -> LiveState | None:
-        """The published state of a view, refreshed first when missing or too old."""
+        """The published state of a view: built first when missing; when older than
+        ``max_age`` (no refresh came for that long), refreshed in the background while this
+        reader gets the published state (see :meth:`_revalidate`)."""
         assert contest.id is not None
         state = await self._current(contest.id, view)
-        limit = self.max_age if max_age is None else max_age
-        if state is None or time.time() - state.built_at > limit:
+        if state is None:
             await self.refresh(contest)
-            state = await self._current(contest.id, view)
+            return await self._current(contest.id, view)
+        limit = self.max_age if max_age is None else max_age
+        if time.time() - state.built_at > limit:
+            self._revalidate(contest)
         return state
+
+    def _revalidate(self, contest: Contest) -> None:
+        """Refresh a contest's stale states in the background, one refresh at a time per
+        contest. The age check is a safety net for a change whose refresh was lost: every
+        published change is seen at once through the version, so a reader need not wait for
+        the database meanwhile — and a crowd of readers of a quiet contest must not all wait
+        on (and hold database connections for) a rebuild every ``max_age`` seconds."""
+        assert contest.id is not None
+        running = self._revalidating.get(contest.id)
+        if running is not None and not running.done():
+            return
+        self._revalidating[contest.id] = asyncio.get_running_loop().create_task(
+            self.refresh(contest), name=f"podium-live-revalidate-{contest.id}")
 
     def remember(self, contest: Contest, state: LiveState) -> None:
         """Note a public contest authorised the slow way, for :meth:`public_state`."""
@@ -672,8 +690,8 @@ class LiveBoards:
     async def public_state(self, slug: str) -> tuple[Contest, LiveState] | None:
         """The fast read path for anonymous readers: a public contest's public state, without
         the database — only when this process authorised the contest at this very version
-        (any change of the contest's title, theme or visibility bumps the version) and the
-        state is fresh. None: take the slow path."""
+        (any change of the contest's title, theme or visibility bumps the version); a stale
+        state is served while it is refreshed in the background. None: take the slow path."""
         known = self._known.get(slug)
         if known is None:
             return None
@@ -684,7 +702,7 @@ class LiveBoards:
             del self._known[slug]
             return None
         if time.time() - state.built_at > self.max_age:
-            return None
+            self._revalidate(contest)
         return contest, state
 
     async def clear(self, contest_ids: Iterable[int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from typing import Any
 
 import httpx
@@ -278,6 +279,53 @@ async def test_fast_path_answers_pollers_with_etags_and_gzip(live_settings: Any)
             own = await http.get(api, headers={"Authorization": f"Bearer {token}",
                                                "If-None-Match": changed.headers["etag"]})
             assert own.status_code == 200 and "etag" not in own.headers
+
+
+async def test_a_stale_board_is_served_while_it_is_refreshed_in_the_background(
+        live_settings: Any) -> None:
+    """A board no refresh touched for ``max_age`` is served as published (every published
+    change is seen through the version anyway) while one background refresh brings it up to
+    date: readers of a quiet contest never wait for, nor pile onto, a rebuild."""
+    async with live_server(live_settings) as server:
+        services = server.services
+        world = await make_world(services, teams=2)
+        live = services.live
+        api = "/api/v1/contests/spring/scoreboard"
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            await http.get(api)  # authorises the contest for the fast path
+            state = await live.state(world.contest, "public")
+            version = state.version
+            state.built_at -= live.max_age + 5  # nothing refreshed it for a while
+            refreshes = []
+            real_refresh = live.refresh
+
+            async def counted(contest: Any, teams: Any = None) -> None:
+                refreshes.append(contest.id)
+                await asyncio.sleep(0.3)  # a slow rebuild: readers must not wait for it
+                await real_refresh(contest, teams)
+
+            live.refresh = counted
+            try:
+                started = asyncio.get_running_loop().time()
+                reads = await asyncio.gather(*(http.get(api) for _ in range(10)))
+                assert asyncio.get_running_loop().time() - started < 0.3
+                assert all(r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+                           and r.json()["version"] == version for r in reads)
+                again = await live.state(world.contest, "public")  # the slow path too
+                assert again is state
+                assert refreshes == [world.contest.id]  # one refresh, however many readers
+                for _ in range(50):
+                    if time.time() - (await live.state(world.contest, "public")).built_at < 5:
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError("the background refresh did not run")
+                assert refreshes == [world.contest.id]
+            finally:
+                live.refresh = real_refresh
+            # A change is still seen at once, stale or not.
+            await solve(services, world, 1, "A", "AC", 10)
+            assert (await http.get(api)).json()["version"] > version
 
 
 async def test_anonymous_reads_take_the_fast_path_only_while_allowed(live_settings: Any) -> None:
