@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -106,6 +108,28 @@ def _unexpected_error(request: Request, exc: Exception) -> Response[Any]:
         return Response(message, media_type="text/plain; charset=utf-8", status_code=500)
 
 
+def _dump_tasks() -> None:
+    """Log the stack of every asyncio task of this process (``kill -USR1 PID``): what a
+    process that does not finish its shutdown, or seems stuck, is waiting for."""
+    tasks = asyncio.all_tasks()
+    lines = [f"{len(tasks)} asyncio tasks:"]
+    for task in tasks:
+        out = io.StringIO()
+        task.print_stack(limit=12, file=out)
+        lines.append(out.getvalue().rstrip())
+    log.warning("\n".join(lines))
+
+
+def _dump_tasks_on_sigusr1() -> bool:
+    """SIGUSR1 logs every task's stack (for diagnosing a hang), where the loop can take
+    signal handlers (the main thread of a process: ``podium serve``). True if installed."""
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _dump_tasks)
+    except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+        return False
+    return True
+
+
 async def _reclaim_forever(services: Services) -> None:
     """Give the jobs of silent judge hosts to others (every web process may do it)."""
     lease = services.settings.judge_lease_seconds
@@ -176,6 +200,7 @@ def create_app(
         clock = asyncio.create_task(_clock_forever(services), name="podium-clock")
         judges = EmbeddedJudges(app, services, judge_loops(settings))
         judges.start()
+        dumping = _dump_tasks_on_sigusr1()
         try:
             yield
         finally:
@@ -188,6 +213,8 @@ def create_app(
             for client in (channels_redis, stores_redis):
                 if client is not None:
                     await client.aclose()
+            if dumping:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
 
     plugin_routes: list[Any] = [
         handler for result in registry.pm.hook.podium_routes() for handler in result or ()

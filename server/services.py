@@ -131,6 +131,8 @@ class Services:
 
     async def close(self) -> None:
         await self.drain()
+        if self.live is not None:
+            await self.live.close()
         await self.plugins.broadcast("podium_shutdown", services=self)
         await self.bus.stop()
         await self.db.dispose()

@@ -79,8 +79,12 @@ class Server:
         try:
             code = self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # the app logs what each task waits for
+            time.sleep(2)
             self.process.kill()
-            raise AssertionError("the server did not shut down within 20 s") from None
+            self.process.wait()
+            raise AssertionError("the server did not shut down within 20 s; its log ends:\n"
+                                 + self.log.read_text()[-20000:]) from None
         finally:
             self._log_handle.close()
         log = self.log.read_text()
@@ -182,6 +186,19 @@ def test_without_a_sandbox_the_embedded_judge_warns_and_judges_nothing(tmp_path:
     assert "submissions stay queued" in line and "podium judge doctor" in line
     assert "bubblewrap is not installed" in line
     assert "embedded judge: " not in log and _judge_hosts(data) == []
+
+
+def test_sigusr1_logs_what_every_task_waits_for(tmp_path: Path) -> None:
+    """A process that seems stuck (a shutdown that does not finish, say) tells, on SIGUSR1,
+    the stack of each of its asyncio tasks; it keeps serving and still stops gracefully."""
+    server = Server(tmp_path / "data", {})
+    try:
+        server.process.send_signal(signal.SIGUSR1)
+        log = server.wait_for_log("asyncio tasks:", timeout=20)
+        assert "podium-clock" in log and "_clock_forever" in log  # a task's name and frame
+        assert server.get("/healthz").status_code == 200
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -669,6 +669,14 @@ class LiveBoards:
             self._revalidate(contest)
         return state
 
+    async def close(self) -> None:
+        """Stop the background refreshes this process started (at shutdown)."""
+        running = [task for task in self._revalidating.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        self._revalidating.clear()
+
     def _revalidate(self, contest: Contest) -> None:
         """Refresh a contest's stale states in the background, one refresh at a time per
         contest. The age check is a safety net for a change whose refresh was lost: every

@@ -321,6 +321,12 @@ async def test_a_stale_board_is_served_while_it_is_refreshed_in_the_background(
                 else:
                     raise AssertionError("the background refresh did not run")
                 assert refreshes == [world.contest.id]
+                # At shutdown a background refresh still running is stopped, not awaited.
+                state.built_at -= live.max_age + 5
+                await http.get(api)
+                [running] = live._revalidating.values()
+                await live.close()
+                assert running.cancelled() and live._revalidating == {}
             finally:
                 live.refresh = real_refresh
             # A change is still seen at once, stale or not.
