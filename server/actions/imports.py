@@ -28,10 +28,16 @@ from sqlmodel import col, select
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from server.actions.base import audit, contest_by_ref, emit, publish, unit_of_work
+from server.actions.base import contest_by_ref, emit, publish, unit_of_work
 from server.actions.errors import Invalid
 from server.actions.standings import refresh_teams
-from server.actions.teams import add_affiliation, add_group, add_team, join_team
+from server.actions.teams import (
+    add_affiliation,
+    add_group,
+    add_team,
+    change_team,
+    join_team,
+)
 from server.actions.users import MIN_PASSWORD, USERNAME_RE, add_user, hash_password
 from server.models import Affiliation, Contest, Group, Team, TeamGroup, User
 from server.services import Services
@@ -346,28 +352,15 @@ class _TeamPlan:
                 await join_team(session, contest, existing, user_id, actor=actor)
                 self.joined.append((existing.id, user_id))  # type: ignore[arg-type]
             result.teams_joined.append(team_name)
-            await self._extend(session, contest, existing, group_ids, affiliation_id, actor)
-
-    async def _extend(self, session: AsyncSession, contest: Contest, team: Team,
-                      group_ids: list[int], affiliation_id: int | None,
-                      actor: User | None) -> None:
-        """An existing team joins the file's groups (it keeps its others) and takes the
-        file's affiliation."""
-        have = set(await session.exec(select(TeamGroup.group_id).where(
-            TeamGroup.team_id == team.id)))
-        changes: dict[str, Any] = {}
-        added = [g for g in group_ids if g not in have]
-        if added:
-            for group_id in added:
-                session.add(TeamGroup(team_id=team.id, group_id=group_id))
-            changes["group_ids"] = sorted(have | set(added))
-        if affiliation_id is not None and affiliation_id != team.affiliation_id:
-            changes["affiliation_id"] = team.affiliation_id = affiliation_id
-            session.add(team)
-        if changes:
-            audit(session, actor=actor, action="team.update", object_type="team",
-                  object_id=team.id, contest_id=contest.id, data=changes)
-            self.updated[team.id] = changes  # type: ignore[index]
+            # The team joins the file's groups (keeping its others) and takes its affiliation.
+            have = list(await session.exec(select(TeamGroup.group_id).where(
+                TeamGroup.team_id == existing.id)))
+            changes = await change_team(
+                session, contest, existing, group_ids=list(dict.fromkeys([*have, *group_ids])),
+                **({"affiliation_id": affiliation_id} if affiliation_id is not None else {}),
+                actor=actor)
+            if changes:
+                self.updated[existing.id] = changes  # type: ignore[index]
 
     async def announce(self, services: Services, contest: Contest) -> None:
         for group in self.new_groups:

@@ -24,6 +24,7 @@ from server.models import (
 from server.services import Services
 
 __all__ = [
+    "change_team",
     "add_affiliation",
     "add_group",
     "add_team",
@@ -219,43 +220,67 @@ async def update_team(
     async with unit_of_work(services, conflict=f"team {name!r} already exists") as session:
         team = await get_or_404(session, Team, team_id, "team")
         contest = await get_or_404(session, Contest, team.contest_id, "contest")
-        changes: dict[str, Any] = {}
-        if name is not None and _name(name) != team.name:
-            changes["name"] = team.name = _name(name)
-        if display_name is not None and display_name.strip() != team.display_name:
-            changes["display_name"] = team.display_name = display_name.strip()[:255]
-        if hidden is not None and hidden != team.hidden:
-            changes["hidden"] = team.hidden = hidden
-        if is_active is not None and is_active != team.is_active:
-            changes["is_active"] = team.is_active = is_active
-        if affiliation_id is not _KEEP and affiliation_id != team.affiliation_id:
-            if affiliation_id is not None:
-                await get_or_404(session, Affiliation, affiliation_id, "affiliation")
-            changes["affiliation_id"] = team.affiliation_id = affiliation_id
-        if group_ids is not None:
-            wanted = list(dict.fromkeys(group_ids))
-            links = list(await session.exec(select(TeamGroup).where(TeamGroup.team_id == team_id)))
-            if sorted(link.group_id for link in links) != sorted(wanted):
-                for group_id in wanted:
-                    group = await get_or_404(session, Group, group_id, "group")
-                    if group.contest_id not in (None, contest.id):
-                        raise Invalid(f"group {group_id} belongs to another contest",
-                                      field="group_ids")
-                for link in links:
-                    await session.delete(link)
-                await session.flush()
-                for group_id in wanted:
-                    session.add(TeamGroup(team_id=team_id, group_id=group_id))
-                changes["group_ids"] = wanted
-        if changes:
-            session.add(team)
-            audit(session, actor=actor, action="team.update", object_type="team",
-                  object_id=team_id, contest_id=contest.id, data=changes)
+        changes = await change_team(session, contest, team, name=name,
+                                    display_name=display_name, hidden=hidden,
+                                    is_active=is_active, affiliation_id=affiliation_id,
+                                    group_ids=group_ids, actor=actor)
     if changes:
         await emit(services, contest, "team.updated", {"id": team_id, **changes})
         await refresh_teams(services, contest.id,  # type: ignore[arg-type]
                             None if "hidden" in changes else [team_id])
     return team
+
+
+async def change_team(
+    session: AsyncSession,
+    contest: Contest,
+    team: Team,
+    *,
+    name: str | None = None,
+    display_name: str | None = None,
+    hidden: bool | None = None,
+    is_active: bool | None = None,
+    affiliation_id: Any = _KEEP,
+    group_ids: Sequence[int] | None = None,
+    actor: User | None = None,
+) -> dict[str, Any]:
+    """Store a team's changed fields (as :func:`update_team` takes them) and the audit entry
+    in the caller's transaction; returns what changed (the caller emits ``team.updated`` and
+    refreshes the standings after the commit)."""
+    team_id = team.id
+    changes: dict[str, Any] = {}
+    if name is not None and _name(name) != team.name:
+        changes["name"] = team.name = _name(name)
+    if display_name is not None and display_name.strip() != team.display_name:
+        changes["display_name"] = team.display_name = display_name.strip()[:255]
+    if hidden is not None and hidden != team.hidden:
+        changes["hidden"] = team.hidden = hidden
+    if is_active is not None and is_active != team.is_active:
+        changes["is_active"] = team.is_active = is_active
+    if affiliation_id is not _KEEP and affiliation_id != team.affiliation_id:
+        if affiliation_id is not None:
+            await get_or_404(session, Affiliation, affiliation_id, "affiliation")
+        changes["affiliation_id"] = team.affiliation_id = affiliation_id
+    if group_ids is not None:
+        wanted = list(dict.fromkeys(group_ids))
+        links = list(await session.exec(select(TeamGroup).where(TeamGroup.team_id == team_id)))
+        if sorted(link.group_id for link in links) != sorted(wanted):
+            for group_id in wanted:
+                group = await get_or_404(session, Group, group_id, "group")
+                if group.contest_id not in (None, contest.id):
+                    raise Invalid(f"group {group_id} belongs to another contest",
+                                  field="group_ids")
+            for link in links:
+                await session.delete(link)
+            await session.flush()
+            for group_id in wanted:
+                session.add(TeamGroup(team_id=team_id, group_id=group_id))
+            changes["group_ids"] = wanted
+    if changes:
+        session.add(team)
+        audit(session, actor=actor, action="team.update", object_type="team",
+              object_id=team_id, contest_id=contest.id, data=changes)
+    return changes
 
 
 async def remove_team_member(
