@@ -50,4 +50,8 @@ export PODIUM_TEST_CHROMIUM="${caller_chromium:-${PODIUM_TEST_CHROMIUM:-}}"
 echo "test: PODIUM_TEST_POSTGRES_URL=$PODIUM_TEST_POSTGRES_URL PODIUM_TEST_REDIS_URL=$PODIUM_TEST_REDIS_URL"
 echo "test: PODIUM_TEST_DOCKER=$PODIUM_TEST_DOCKER PODIUM_TEST_CHROMIUM=$PODIUM_TEST_CHROMIUM"
 
-exec "$venv/bin/python" -m pytest -v "$@"
+# One test process per core (pytest-xdist): each has its own PostgreSQL database and Redis key
+# prefixes. PODIUM_TEST_WORKERS=0 runs everything in this process.
+workers="${PODIUM_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}"
+echo "test: $workers test processes (PODIUM_TEST_WORKERS)"
+exec "$venv/bin/python" -m pytest -v -n "$workers" "$@"

@@ -192,13 +192,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.longrepr = f"skipped under CI, where every service is required: {report.longrepr}"
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         variant = _variant(item)
-        if variant:
-            counts = item.config.stash.setdefault(_counts_key, {})
-            counts.setdefault((variant, report.outcome), 0)
-            counts[(variant, report.outcome)] += 1
+        if variant:  # counted where reports arrive: here, or in pytest-xdist's controller
+            report.user_properties.append(("podium_variant", variant))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, variant in report.user_properties:
+        if name == "podium_variant":
+            counts = _config.stash.setdefault(_counts_key, {})
+            counts[(variant, report.outcome)] = counts.get((variant, report.outcome), 0) + 1
 
 
 _counts_key = pytest.StashKey[dict[tuple[str, str], int]]()
+_config: pytest.Config
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _config
+    _config = config
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
