@@ -30,11 +30,14 @@ import random
 import re
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from server.scoreboard.bench_live import (
     PG_ADMIN,
     REDIS,
+    _cpu_s,
+    _service_pids,
     _start_server,
     _pct,
     _seed,
@@ -46,6 +49,7 @@ from server.scoreboard.bench_live import (
 __all__ = ["main"]
 
 PASSWORD = "bench-contestant-pw"
+TIMELINE: list[tuple[float, float, str]] | None = [] if os.environ.get("BENCH_TIMELINE") else None
 PAGES = ["", "/problems", "/problems/{label}", "/submit", "/submissions", "/clarifications",
          "/team", "/scoreboard"]
 
@@ -140,7 +144,16 @@ async def _contestant(http: Any, labels: list[str], deadline: float, burst_at: f
         if response.status_code != 200:
             errors.append(f"GET {path}: {response.status_code}")
         pages[page or "/ (contest home)"].append((elapsed, _server_ms(response) or 0.0))
+        if TIMELINE is not None:
+            TIMELINE.append((time.monotonic(), _server_ms(response) or 0.0, page))
         await asyncio.sleep(rng.uniform(1.0, 5.0))
+
+
+def _cpu_split(server: int) -> dict[str, float]:
+    """CPU seconds so far: the web processes, this load generator, Redis, PostgreSQL."""
+    return {"web processes": _cpu_s([server]), "load generator": time.process_time(),
+            "Redis": _cpu_s(_service_pids("redis-server")),
+            "PostgreSQL": _cpu_s(_service_pids("postgres"))}
 
 
 def _line(label: str, values: list[tuple[float, float]]) -> str:
@@ -216,12 +229,15 @@ async def _run(args: argparse.Namespace) -> None:
         begin = time.monotonic()
         deadline = begin + max(args.duration, 60)
         rng = random.Random(1)
+        cpu_before = _cpu_split(server.pid)
         try:
             await asyncio.gather(*(
                 _contestant(http, labels, deadline, begin + rng.uniform(0, 60), pages, submits,
                             errors, username)
                 for http, username in zip(clients, usernames, strict=True)))
         finally:
+            cpu_after = _cpu_split(server.pid)
+            wall = time.monotonic() - begin
             for http in clients:
                 await http.aclose()
         print(f"{len(usernames)} contestants browsing for {max(args.duration, 60)} s "
@@ -238,6 +254,16 @@ async def _run(args: argparse.Namespace) -> None:
             print(f"  {len(submits)} submissions through the form in 60 s")
         if errors:
             print(f"{len(errors)} errors, e.g. {errors[:3]}")
+        if TIMELINE:
+            import json
+            Path(os.environ["BENCH_TIMELINE"]).write_text(json.dumps(
+                [(t - begin, ms, page) for t, ms, page in TIMELINE]))
+        answered = max(1, len(everything) + len(submits))
+        print(f"  CPU while browsing ({answered / wall:.0f} requests/s; "
+              f"{os.cpu_count()} cores = {os.cpu_count() or 0:.1f} CPU s/s): " + ", ".join(
+                  f"{label} {(cpu_after[label] - cpu_before[label]) / wall:.2f} CPU s/s "
+                  f"({(cpu_after[label] - cpu_before[label]) * 1000 / answered:.1f} ms/request)"
+                  for label in cpu_before))
 
         services = await Services.create(settings)
         try:

@@ -81,7 +81,8 @@ class Services:
         publishes nothing (no socket lives outside the server process)."""
         settings.check()
         registry = registry or build_registry(settings)
-        db = Database(settings.effective_database_url, echo=settings.sql_echo)
+        db = Database(settings.effective_database_url, echo=settings.sql_echo,
+                      pool_size=settings.db_pool_size)
         redis = redis_client(settings.redis_url) if settings.redis_url else None
         prefix = settings.redis_prefix
         services = cls(

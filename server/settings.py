@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL (postgresql+asyncpg://… or sqlite+aiosqlite:///…). "
         "Unset: a SQLite file in the data dir.",
     )
+    db_pool_size: int = Field(
+        25, ge=1, le=1000,
+        description="PostgreSQL connections each process keeps open (5 more for bursts, closed "
+        "again after use). Size PostgreSQL's max_connections for every web process and worker.",
+    )
     redis_url: str | None = Field(
         None, description="redis://host:port/db. Unset: in-memory queue, index, channels, stores."
     )

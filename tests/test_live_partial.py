@@ -193,3 +193,32 @@ async def test_a_late_earlier_accept_moves_the_frozen_first_to_solve_mark(
     assert state.rows[world.teams[0].id]["cells"][0]["first_to_solve"] is True
     assert state.rows[world.teams[1].id]["cells"][0]["first_to_solve"] is False
     await _check(services, world.contest.id)
+
+
+async def test_a_reading_process_parses_again_only_the_rows_that_changed(
+        make_settings: Any, db_url: str, redis_cleanup: None) -> None:
+    """Two processes on one Redis: the one that did not refresh loads the new state, parsing
+    only the rows stored differently and taking the others from the state it had."""
+    from tests.conftest import REDIS_URL
+    from tests.factories import solve
+
+    settings = make_settings(database_url=db_url, redis_url=REDIS_URL)
+    writer, reader = await Services.create(settings), await Services.create(settings)
+    try:
+        assert writer.live is not None and reader.live is not None
+        world = await make_world(writer, teams=4, scoring_rule="icpc")
+        for team, minute in ((0, 10), (1, 20), (2, 30)):
+            await solve(writer, world, team, "A", "AC", minute)
+        before = await reader.live._current(world.contest.id, "public")
+        await solve(writer, world, 3, "B", "AC", 25)  # team 3 moves up to third place
+        after = await reader.live._current(world.contest.id, "public")
+        fresh = await reader.live.store.load(world.contest.id, "public")  # parsed whole
+        assert before is not None and after is not None and fresh is not None
+        assert after.version > before.version
+        assert _published(after) == _published(fresh)
+        assert after.ordered() == [world.teams[i].id for i in (0, 1, 3, 2)]
+        reused = {t for t in after.rows if after.rows[t] is before.rows[t]}
+        assert reused == {world.teams[0].id, world.teams[1].id}  # neither changed nor moved
+    finally:
+        await writer.close()
+        await reader.close()
