@@ -6,6 +6,7 @@ Bad arguments and bad input exit with code 2 and one clear line on stderr.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import signal
 import sys
@@ -81,7 +82,7 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from server import migrate
-    from server.app import create_app
+    from server.app import FREEZE_HEAP_ENV, create_app
 
     settings = _settings()
     if settings.is_embedded:
@@ -100,6 +101,7 @@ def serve(host: str, port: int, workers: int) -> None:
     except PluginError as exc:
         raise CommandFailed(str(exc)) from None
     click.echo(f"Podium on http://{host}:{port} ({'embedded' if settings.is_embedded else 'production'} mode)")
+    os.environ[FREEZE_HEAP_ENV] = "1"  # for the web processes (spawned: they inherit it)
     uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers,
                 timeout_graceful_shutdown=10, log_config=None, proxy_headers=True,
                 ws="websockets-sansio", ws_per_message_deflate=False)
