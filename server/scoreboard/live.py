@@ -188,6 +188,21 @@ def board_rows(board: Board, details: TeamDetails | None = None
     return head, out
 
 
+#: A cell's fields at their untouched value: the JSON formats leave them out.
+CELL_DEFAULTS: dict[str, Any] = {"attempts": 0, "pending": 0, "solved": False, "time": None,
+                                 "points": 0, "penalty": 0, "first_to_solve": False}
+
+
+def api_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the JSON formats (API snapshot and deltas) give it: each cell has its
+    ``problem_id`` and only the fields that differ from :data:`CELL_DEFAULTS`. An untouched
+    cell is then 18 bytes instead of 117: the full board of 300 teams × 12 problems shrinks by
+    more than half, which is what reading it costs on both ends."""
+    return {**row, "cells": [
+        {k: v for k, v in cell.items() if k not in CELL_DEFAULTS or CELL_DEFAULTS[k] != v}
+        for cell in row["cells"]]}
+
+
 @dataclass
 class LiveState:
     """The published state of one contest view."""
@@ -257,7 +272,7 @@ class LiveState:
             order = self.ordered()
             if fmt == "json":
                 body = {"type": "snapshot", "version": self.version, **self.head,
-                        "rows": [self.rows[t] for t in order]}
+                        "rows": [api_row(self.rows[t]) for t in order]}
                 cached = json.dumps(body, separators=(",", ":")).encode()
             else:
                 cached = self.board_html(order, oob=True).encode()
@@ -630,7 +645,8 @@ class LiveBoards:
         changed — the whole order (team ids) with the ranks in that order."""
         delta: dict[str, Any] = {
             "type": "delta", "version": state.version, "base": base,
-            "rows": sorted((state.rows[t] for t in changed), key=lambda r: r["pos"]),
+            "rows": [api_row(r) for r in sorted((state.rows[t] for t in changed),
+                                                key=lambda r: r["pos"])],
             "removed": removed}
         if placing is not None:
             delta["order"], delta["ranks"] = placing

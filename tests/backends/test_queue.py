@@ -74,7 +74,7 @@ async def test_timeout_zero_returns_at_once(queue: JudgeQueue) -> None:
     started = time.monotonic()
     assert await queue.claim("w", timeout=0) is None
     assert await queue.claim("w") is None
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.5  # no long poll (a loaded machine: margin)
 
 
 async def test_long_poll_times_out(queue: JudgeQueue) -> None:

@@ -35,7 +35,8 @@ def _row(rows: list[dict[str, Any]], team_id: int) -> dict[str, Any]:
 def _assert_public_row(row: dict[str, Any]) -> None:
     """Team 1's row: its A was accepted after the freeze, so pending, unsolved, no time."""
     cell = row["cells"][0]
-    assert cell["solved"] is False and cell["time"] is None and cell["pending"] >= 1
+    assert cell.get("solved", False) is False and cell.get("time") is None
+    assert cell["pending"] >= 1
     assert row["points"] == 0
 
 
@@ -129,7 +130,8 @@ async def test_frozen_results_do_not_leak(leak_settings: Any) -> None:
                 delta = await recv_json(ws)
                 row = _row(delta["rows"], team1)
                 _assert_public_row(row)
-                assert row["cells"][1]["solved"] is False and row["cells"][1]["pending"] == 1
+                assert row["cells"][1].get("solved", False) is False
+                assert row["cells"][1]["pending"] == 1
             fragment = await recv_text(spectator_html)
             _assert_public_html(fragment.replace('hx-swap-oob="true" ', ""), team1)
             # The verdict itself changes nothing public: no further message, or a harmless one.
