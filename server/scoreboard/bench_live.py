@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import contextlib
 import json
 import os
@@ -351,6 +352,10 @@ async def _run(args: argparse.Namespace) -> None:
         from server.services import Services
 
         services = await Services.create(settings)
+        # Verdicts are recorded in a `podium serve` process in production (the judge API),
+        # which freezes its startup heap (server.app._freeze_startup_heap): so does this one.
+        gc.collect()
+        gc.freeze()
         sent: dict[int, float] = {}
         published: dict[int, float] = {}  # version -> when its first message was published
         live = services.live
