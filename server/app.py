@@ -111,10 +111,10 @@ def _unexpected_error(request: Request, exc: Exception) -> Response[Any]:
 
 
 FREEZE_HEAP_ENV = "PODIUM_FREEZE_HEAP"
-"""Set by ``podium serve`` for its processes: see :func:`_freeze_startup_heap`."""
+"""Set by ``podium serve`` for its processes: see :func:`freeze_startup_heap`."""
 
 
-def _freeze_startup_heap() -> None:
+def freeze_startup_heap() -> None:
     """Move what startup allocated (modules, models, templates, plugins: ~170,000 objects)
     out of the cyclic garbage collector's reach (``gc.freeze``). Each full collection walked
     all of it again: 130-280 ms stalls of a busy web process under bench_pages, 50-90 ms after.
@@ -217,7 +217,7 @@ def create_app(
         judges.start()
         dumping = _dump_tasks_on_sigusr1()
         if os.environ.get(FREEZE_HEAP_ENV) == "1":
-            _freeze_startup_heap()
+            freeze_startup_heap()
         try:
             yield
         finally:

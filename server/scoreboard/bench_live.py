@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import contextlib
 import json
 import os
@@ -353,9 +352,10 @@ async def _run(args: argparse.Namespace) -> None:
 
         services = await Services.create(settings)
         # Verdicts are recorded in a `podium serve` process in production (the judge API),
-        # which freezes its startup heap (server.app._freeze_startup_heap): so does this one.
-        gc.collect()
-        gc.freeze()
+        # which freezes its startup heap: so does this one.
+        from server.app import freeze_startup_heap
+
+        freeze_startup_heap()
         sent: dict[int, float] = {}
         published: dict[int, float] = {}  # version -> when its first message was published
         live = services.live

@@ -242,11 +242,9 @@ class LiveState:
         data = json.loads(meta)
         state = cls(version=data["version"], head=data["head"], head_html=data["head_html"],
                     built_at=data.get("built_at", 0.0), whole_at=data.get("whole_at", 0.0))
-        known = previous._raw if previous is not None else {}
         for key, value in rows.items():
             team_id = int(key)
-            if known.get(team_id) == value:
-                assert previous is not None
+            if previous is not None and previous._raw.get(team_id) == value:
                 state.rows[team_id] = previous.rows[team_id]  # never changed in place
                 state.html[team_id] = previous.html[team_id]
             else:
