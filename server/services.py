@@ -118,7 +118,7 @@ class Services:
         services.live = LiveBoards(store, ThemeEnvironments(registry), source, publish,
                                    prefix=prefix,
                                    details=lambda contest_id: team_details(db, contest_id),
-                                   partial=partial)
+                                   partial=partial, locale=settings.default_locale)
         await services.bus.start()
         if start_plugins:
             await registry.broadcast("podium_startup", services=services)

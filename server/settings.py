@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         (), description="Block list of plugin names (comma separated)."
     )
     default_theme: str = Field("default", description="Theme of pages outside a contest.")
+    default_locale: str = Field(
+        "en",
+        description="Language (a compiled catalog under server/i18n) of the live scoreboards, "
+        "which are rendered once for every viewer, and of pages for visitors whose browser "
+        "asks for no language Podium has; English when it has no catalog.")
     allowed_origins: CommaList = Field(
         (),
         description="Extra origins allowed to open WebSockets (the server's own is always allowed).",

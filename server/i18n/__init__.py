@@ -8,6 +8,8 @@ Python code uses :func:`gettext` / :func:`lazy_gettext` from here. Catalogs live
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +25,7 @@ __all__ = [
     "ngettext",
     "set_locale",
     "translations",
+    "using_locale",
 ]
 
 LOCALE_DIR = Path(__file__).resolve().parent
@@ -49,8 +52,10 @@ def translations(locale: str | None) -> NullTranslations:
     return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
 
 
-def negotiate(accept_language: str, preferred: str | None = None) -> str:
-    """The user's saved locale, else the best match of the Accept-Language header."""
+def negotiate(accept_language: str, preferred: str | None = None,
+              fallback: str = DEFAULT_LOCALE) -> str:
+    """The user's saved locale, else the best match of the Accept-Language header, else
+    ``fallback`` (the instance's default language) when it has a catalog."""
     locales = available_locales()
     if preferred in locales:
         return preferred  # type: ignore[return-value]
@@ -61,7 +66,7 @@ def negotiate(accept_language: str, preferred: str | None = None) -> str:
         for candidate in (tag, tag.split("_")[0]):
             if candidate in locales:
                 return candidate
-    return DEFAULT_LOCALE
+    return fallback if fallback in locales else DEFAULT_LOCALE
 
 
 _current: ContextVar[str] = ContextVar("podium_locale", default=DEFAULT_LOCALE)
@@ -74,6 +79,17 @@ def set_locale(locale: str) -> None:
 
 def current_locale() -> str:
     return _current.get()
+
+
+@contextmanager
+def using_locale(locale: str) -> Iterator[None]:
+    """Render in ``locale`` (English when it has no catalog) for the duration, whatever the
+    current request's locale: for what is rendered once and shown to every viewer."""
+    token = _current.set(locale if locale in available_locales() else DEFAULT_LOCALE)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def gettext(message: str) -> str:

@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from markupsafe import Markup
 
+from server import i18n
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -404,8 +406,10 @@ class LiveBoards:
     def __init__(self, store: LiveStore, themes: ThemeEnvironments, source: BoardSource,
                  publish: Publisher | None, *, prefix: str = "podium:",
                  max_age: float = 10.0, details: DetailsSource | None = None,
-                 partial: PartialSource | None = None) -> None:
+                 partial: PartialSource | None = None, locale: str = "en") -> None:
         self.store = store
+        self.locale = locale
+        """The language of the rendered boards (one rendering serves every viewer)."""
         self._details = details
         self._partial = partial
         self.themes = themes
@@ -595,19 +599,20 @@ class LiveBoards:
         new = LiveState(version=base + 1, head=head, rows=rows, built_at=built_at,
                         whole_at=whole_at)
         head_changed = old is None or old.head != head
-        new.head_html = (str(macros.board(head, Markup("<!--rows-->"), view)) if head_changed
-                         else old.head_html)  # type: ignore[union-attr]
         changed = []
-        for team_id, row in rows.items():
-            before = None if old is None or head_changed else old.rows.get(team_id)
-            if before is not None and (
-                    (candidates is not None and team_id not in candidates)
-                    or before is row or _content(before) == _content(row)):
-                new.html[team_id] = old.html[team_id]  # type: ignore[union-attr]
-            else:
-                new.html[team_id] = str(macros.row({**row, "pos": POS, "rank": RANK}, head,
-                                                   view))
-                changed.append(team_id)
+        with i18n.using_locale(self.locale):
+            new.head_html = (str(macros.board(head, Markup("<!--rows-->"), view))
+                             if head_changed else old.head_html)  # type: ignore[union-attr]
+            for team_id, row in rows.items():
+                before = None if old is None or head_changed else old.rows.get(team_id)
+                if before is not None and (
+                        (candidates is not None and team_id not in candidates)
+                        or before is row or _content(before) == _content(row)):
+                    new.html[team_id] = old.html[team_id]  # type: ignore[union-attr]
+                else:
+                    new.html[team_id] = str(macros.row({**row, "pos": POS, "rank": RANK},
+                                                       head, view))
+                    changed.append(team_id)
         removed = [] if old is None else [t for t in old.rows if t not in rows]
         order = new.ordered()
         places = [rows[t]["rank"] for t in order]

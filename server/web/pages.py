@@ -33,7 +33,8 @@ __all__ = ["page_router", "render", "render_error", "template_filters"]
 def _page_context(request: Request, user: User | None) -> dict[str, Any]:
     """What every page template gets: the CSRF token, flashed messages, the locale."""
     locale = i18n.negotiate(request.headers.get("accept-language", ""),
-                            user.locale if user is not None else None)
+                            user.locale if user is not None else None,
+                            services_of(request).settings.default_locale)
     i18n.set_locale(locale)
     token = ScopeState.from_scope(request.scope).csrf_token
     token = token if isinstance(token, str) else ""

@@ -62,3 +62,39 @@ async def test_a_catalog_translates_pages_by_accept_language(client: Any, norweg
     assert "<h1>Logg inn</h1>" in page.text
     assert '<html lang="nb">' in page.text
     assert "No account yet?" in page.text  # what the catalog lacks stays English
+
+
+async def test_the_live_board_is_rendered_in_the_instance_language_for_every_viewer(
+        make_settings: Any, db_url: str, norwegian: Path) -> None:
+    """One rendering of the board serves every viewer: it is in the instance's default
+    language, while the page around it follows each viewer's language."""
+    from litestar.testing import AsyncTestClient
+
+    from server.app import create_app
+    from tests.web import solve_in_app, world_with_tokens
+
+    catalog = Catalog(locale="nb")
+    catalog.add("Team", "Lag")
+    catalog.add(("%(num)d try", "%(num)d tries"), ("%(num)d forsøk", "%(num)d forsøk"))
+    catalog.add("Log in", "Logg inn")
+    with (norwegian / "nb" / "LC_MESSAGES" / "messages.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    i18n.translations.cache_clear()
+    settings = make_settings(database_url=db_url, default_locale="nb")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        world = world_with_tokens(client, teams=2)
+        solve_in_app(client, world, 0, "A", "WA", 5)
+        solve_in_app(client, world, 0, "A", "AC", 9)
+        english = await client.get("/contests/spring/scoreboard",
+                                   headers={**HTML, "accept-language": "en-GB"})
+        assert "<th>Lag</th>" in english.text and "2 forsøk" in english.text
+        assert ">2 tries<" not in english.text and ">Log in<" in english.text
+        french = await client.get("/login", headers={**HTML, "accept-language": "fr"})
+        assert "<h1>Logg inn</h1>" in french.text  # no French: the instance's language
+
+
+def test_an_instance_language_without_a_catalog_renders_english() -> None:
+    assert i18n.negotiate("fr", None, "xx") == "en"
+    with i18n.using_locale("xx"):
+        assert i18n.current_locale() == "en"
+    assert i18n.current_locale() == "en"
