@@ -222,3 +222,41 @@ async def test_a_reading_process_parses_again_only_the_rows_that_changed(
     finally:
         await writer.close()
         await reader.close()
+
+
+async def test_readers_of_a_version_not_parsed_yet_wait_for_one_load(
+        make_settings: Any, db_url: str, redis_cleanup: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restart's reconnection storm: many sockets of a process that holds no parsed state
+    ask at once; the stored board is loaded and parsed once, and every reader gets it."""
+    from tests.conftest import REDIS_URL
+    from tests.factories import solve
+
+    settings = make_settings(database_url=db_url, redis_url=REDIS_URL)
+    writer, reader = await Services.create(settings), await Services.create(settings)
+    try:
+        assert writer.live is not None and reader.live is not None
+        world = await make_world(writer, teams=3, scoring_rule="icpc")
+        await solve(writer, world, 0, "A", "AC", 10)
+        store = reader.live.store
+        loads = []
+        real_load = store.load
+
+        async def counting_load(*args: Any, **kwargs: Any) -> Any:
+            loads.append(args)
+            await asyncio.sleep(0.01)  # the others arrive while this one loads
+            return await real_load(*args, **kwargs)
+
+        monkeypatch.setattr(store, "load", counting_load)
+        states = await asyncio.gather(
+            *(reader.live._current(world.contest.id, "public") for _ in range(50)))
+        assert len(loads) == 1
+        assert all(s is states[0] for s in states) and states[0] is not None
+        await solve(writer, world, 1, "A", "AC", 20)  # a new version: loaded once more
+        newer = await asyncio.gather(
+            *(reader.live._current(world.contest.id, "public") for _ in range(20)))
+        assert len(loads) == 2 and newer[0].version > states[0].version
+        assert len({id(s) for s in newer}) == 1
+    finally:
+        await writer.close()
+        await reader.close()

@@ -1,5 +1,5 @@
 """Live scoreboard fan-out: ``python -m server.scoreboard.bench_live [--clients 1000]
-[--servers 2] [--teams 300] [--problems 12] [--verdicts 30] [--warmup 2]``.
+[--servers 2] [--teams 300] [--problems 12] [--verdicts 30] [--warmup 2] [--cold]``.
 
 Everything is real and separate, as in production: a fresh PostgreSQL database, one Redis,
 ``--servers`` ``podium serve`` processes, and ``--client-procs`` load-generator processes that
@@ -14,8 +14,10 @@ once-per-process cost, printed separately).
 It prints, per socket kind and overall: messages expected and received, and the latency from
 "verdict about to be recorded" to "message received by the client" (p50, p99, max) — database
 commit, board build, diff, render once, Redis publish, fan-out in every web process and the
-client's receive included — and each web process's resident memory with its sockets open. It
-is a measurement, not a test; it cleans up its database, Redis keys and processes.
+client's receive included — and each web process's resident memory before its sockets (the
+board read once), with them open and after the verdicts. ``--cold``: the sockets connect before
+anything was read, as they reconnect after a restart. It is a measurement, not a test; it
+cleans up its database, Redis keys and processes.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -322,6 +325,12 @@ async def _run(args: argparse.Namespace) -> None:
             process, url = _start_server(env, data)
             servers.append(process)
             urls.append(url.replace("http://", "ws://"))
+        for url in [] if args.cold else urls:  # the boards built: the idle figure holds them
+            http_url = url.replace("ws://", "http://")
+            for path in ("/contests/live/scoreboard", "/api/v1/contests/live/scoreboard"):
+                with urllib.request.urlopen(http_url + path, timeout=30) as response:
+                    response.read()
+        rss_idle = [_children_rss_mb(p.pid) for p in servers]
         per = [args.clients // args.client_procs + (i < args.clients % args.client_procs)
                for i in range(args.client_procs)]
         t = time.perf_counter()
@@ -440,9 +449,12 @@ async def _run(args: argparse.Namespace) -> None:
         print("  CPU per verdict: " + ", ".join(
             f"{label} {(cpu_after[label] - cpu_before[label]) * 1000 / max(1, len(sent)):.0f} ms"
             for label in cpu_before))
-        for i, (opened, after) in enumerate(zip(rss_open, rss_after, strict=True), start=1):
-            print(f"  web process {i}: {opened:.0f} MB resident with its sockets open, "
-                  f"{after:.0f} MB after the verdicts")
+        for i, (idle, opened, after) in enumerate(zip(rss_idle, rss_open, rss_after,
+                                                      strict=True), start=1):
+            per_server = args.clients // args.servers
+            print(f"  web process {i}: {idle:.0f} MB resident before its {per_server} sockets, "
+                  f"{opened:.0f} MB with them open ({(opened - idle) * 1024 / per_server:.0f} KB "
+                  f"per socket), {after:.0f} MB after the verdicts")
     finally:
         for client in clients:
             if client.poll() is None:
@@ -463,6 +475,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--warmup", type=int, default=2,
                         help="verdicts recorded first and left out of the figures")
+    parser.add_argument("--cold", action="store_true",
+                        help="the sockets connect before any page was read (a restart's "
+                        "reconnection storm); otherwise the board is read once first")
     parser.add_argument("--pg", default=PG_ADMIN, help="PostgreSQL admin URL (plain postgresql://)")
     parser.add_argument("--redis", default=REDIS)
     parser.add_argument("--client", help=argparse.SUPPRESS)

@@ -424,6 +424,7 @@ class LiveBoards:
         died between its commit and its refresh, shows within this time."""
         self._revalidating: dict[int, asyncio.Task[None]] = {}
         self._cache: dict[tuple[int, str], LiveState] = {}
+        self._loading: dict[tuple[int, str], asyncio.Lock] = {}
         self._requested: dict[int, int] = {}
         self._done: dict[int, int] = {}
         self._wanted: dict[int, set[int] | None] = {}
@@ -574,15 +575,22 @@ class LiveBoards:
         return self._boards.get(contest_id, (0, None))[1]
 
     async def _current(self, contest_id: int, view: str) -> LiveState | None:
-        """The stored state, parsed once per version in this process."""
-        cached = self._cache.get((contest_id, view))
+        """The stored state, parsed once per version in this process: concurrent readers of
+        a version this process has not parsed yet (the sockets reconnecting after a restart)
+        wait for one load instead of each loading and parsing the whole board."""
+        key = (contest_id, view)
+        cached = self._cache.get(key)
         stored_version = await self.store.version(contest_id, view)
         if cached is not None and cached.version == stored_version:
             return cached
-        state = await self.store.load(contest_id, view, cached)
-        if state is not None:
-            self._cache[(contest_id, view)] = state
-        return state
+        async with self._loading.setdefault(key, asyncio.Lock()):
+            cached = self._cache.get(key)
+            if cached is not None and cached.version >= stored_version:
+                return cached  # loaded while this reader waited
+            state = await self.store.load(contest_id, view, cached)
+            if state is not None:
+                self._cache[key] = state
+            return state
 
     async def _publish_view(self, contest: Contest, view: str, old: LiveState | None,
                             head: dict[str, Any], rows: dict[int, dict[str, Any]], *,
