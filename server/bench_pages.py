@@ -146,7 +146,10 @@ async def _contestant(http: Any, labels: list[str], deadline: float, burst_at: f
         pages[page or "/ (contest home)"].append((elapsed, _server_ms(response) or 0.0))
         if TIMELINE is not None:
             TIMELINE.append((time.monotonic(), _server_ms(response) or 0.0, page))
-        await asyncio.sleep(rng.uniform(1.0, 5.0))
+        think = rng.uniform(1.0, 5.0)
+        if not submitted:  # wake up for the submission: every contestant submits in time
+            think = min(think, max(0.0, burst_at - time.monotonic()))
+        await asyncio.sleep(think)
 
 
 def _cpu_split(server: int) -> dict[str, float]:
