@@ -469,11 +469,14 @@ def _compile_output_capped(result: JudgeResult, host: Host) -> None:
     assert "lvalue required" in result.compile_output
 
 
-def _compile_timed_out(result: JudgeResult, host: Host) -> None:
-    # The compiler proper (cc1plus, a grandchild of runguard) dies of RLIMIT_CPU: g++ says so;
-    # runguard's own CPU account may not reach the limit then (its total is then just short).
+def _compile_stopped_by_a_limit(result: JudgeResult, host: Host) -> None:
+    # The compiler proper (cc1plus, a grandchild of runguard) dies of RLIMIT_CPU (g++ says so;
+    # runguard's own CPU account may not reach the limit then: its total is just short), or,
+    # on a faster machine, reaches the compile memory limit first (g++: "virtual memory
+    # exhausted"). Either way a limit stopped it, and the judge reports that.
     assert any(reason in result.compile_output for reason in (
-        "(compilation exceeded its time limit)", "CPU time limit exceeded")), result
+        "(compilation exceeded its time limit)", "CPU time limit exceeded",
+        "virtual memory exhausted")), result
 
 
 def _within_output_limit(result: JudgeResult, host: Host) -> None:
@@ -585,7 +588,7 @@ ATTACKS = [
     Attack("include_secret.c", '#include of the canary and of /etc/shadow', V.COMPILE_ERROR),
     Attack("template_bomb.cpp", "a 268-million-element parameter pack", V.COMPILE_ERROR),
     Attack("template_explosion.cpp", "2^40 distinct template instantiations",
-           V.COMPILE_ERROR, check=_compile_timed_out),
+           V.COMPILE_ERROR, check=_compile_stopped_by_a_limit),
     Attack("huge_diagnostics.c", "30 000 errors through nested macros (~18 MB)",
            V.COMPILE_ERROR, check=_compile_output_capped),
     Attack("garbage.c", "64 KiB of random bytes as C", V.COMPILE_ERROR, generate=_garbage(1)),

@@ -1,4 +1,4 @@
-// 2^40 distinct instantiations: the compiler works until its time limit.
+// 2^40 distinct instantiations: the compiler works until its time or memory limit.
 template <class A, class B> struct Pair {};
 
 template <class T, int N> struct Bomb {
