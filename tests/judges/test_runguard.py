@@ -238,7 +238,9 @@ def test_resident_memory_limit_with_unlimited_address_space(binary: Path, work: 
     _, report = guard(binary, "--mem", "0", "--rss", str(64 * MiB), "--wall", "5",
                       cmd=["python3", "bomb.py"], cwd=work)
     assert report["memory_exceeded"] and report["signal"] == signal.SIGKILL
-    assert report["memory_bytes"] <= 64 * MiB + 16 * MiB  # one sampling period of growth
+    # Sampled every 10 ms: the overshoot is what the program touches in about one period,
+    # ~22 MiB on a fast machine (1 MiB bytearrays at 2+ GB/s); still killed and reported.
+    assert report["memory_bytes"] <= 64 * MiB + 40 * MiB
 
 
 def test_nproc_contains_a_fork_bomb_and_nothing_is_left(
