@@ -18,6 +18,7 @@ from babel.support import NullTranslations, Translations
 
 __all__ = [
     "LOCALE_DIR",
+    "N_",
     "available_locales",
     "current_locale",
     "gettext",
@@ -105,3 +106,10 @@ def pgettext(context: str, message: str) -> str:
 
 
 _ = gettext
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it here (a table of names that a
+    template translates when it shows one: ``{{ _(name) }}``). Babel extracts ``N_`` calls by
+    default."""
+    return message

@@ -37,11 +37,12 @@ from litestar.params import FromPath
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from server import actions
+from server import actions, i18n
 from server.actions.base import contest_by_ref
 from server.actions.errors import ActionError
 from server.actions.judging import blob_store
 from server.actions.submissions import MAX_SOURCE_BYTES
+from server.i18n import N_
 from server.i18n import gettext as _
 from server.models import (
     Announcement,
@@ -81,10 +82,10 @@ log = logging.getLogger("podium.web")
 SAMPLE_PREVIEW_BYTES = 64 * 1024
 """Sample data longer than this is cut on the statement page (the full file downloads)."""
 TEST_RESULTS = ("none", "samples", "all")
-VERDICT_NAMES = {
-    "AC": "Accepted", "WA": "Wrong answer", "TLE": "Time limit exceeded",
-    "MLE": "Memory limit exceeded", "RTE": "Run-time error", "CE": "Compile error",
-    "OLE": "Output limit exceeded", "JE": "Judge error",
+VERDICT_NAMES = {  # marked for extraction; the templates translate them when shown
+    "AC": N_("Accepted"), "WA": N_("Wrong answer"), "TLE": N_("Time limit exceeded"),
+    "MLE": N_("Memory limit exceeded"), "RTE": N_("Run-time error"), "CE": N_("Compile error"),
+    "OLE": N_("Output limit exceeded"), "JE": N_("Judge error"),
 }
 EDITOR_MODES = {"python3": "python", "c": "text/x-csrc", "cpp": "text/x-c++src",
                 "java": "text/x-java", "javascript": "javascript", "rust": "rust"}
@@ -701,7 +702,10 @@ class SubmissionFeeds:
             return None
         env = row_env(self.themes, self.services, contest)
         created = event["type"] == "submission.created"
-        html = submission_row_html(env, contest, rows[0], oob="" if created else "true")
+        # One rendering for all of the team's sockets: in the instance's language, as the
+        # live board (the page itself, and a reload, follow each viewer's language).
+        with i18n.using_locale(self.services.settings.default_locale):
+            html = submission_row_html(env, contest, rows[0], oob="" if created else "true")
         if created:  # a new row: on top of the table (the page drops a duplicate)
             html = f'<tbody hx-swap-oob="afterbegin:#submission-rows">{html}</tbody>'
         return html
