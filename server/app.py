@@ -47,6 +47,7 @@ from server.web.health import healthz, readyz
 from server.web.judge_api import judge_router
 from server.web.live import scoreboard_socket_html, scoreboard_socket_json
 from server.web.fastpath import ScoreboardFastPath
+from server.web.locale import LocaleMiddleware
 from server.web.reads import SharedReadsMiddleware
 from server.web.sessions import LazySessionConfig
 from server.web.pages import page_router, render_error, template_filters
@@ -258,6 +259,7 @@ def create_app(
             DefineMiddleware(SharedReadsMiddleware),
             LazySessionConfig(store="sessions", secure=settings.secure_cookies,
                               samesite="lax").middleware,
+            DefineMiddleware(LocaleMiddleware),  # inside the session's: it reads the session
         ],
         csrf_config=CSRFConfig(secret=settings.secret, exclude=["^/api/"],
                                cookie_samesite="lax", cookie_secure=settings.secure_cookies),

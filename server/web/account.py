@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 from sqlmodel import col, select
 
-from server import actions
+from server import actions, i18n
 from server.actions import accounts
 from server.errors import ActionError
 from server.i18n import available_locales, gettext as _
@@ -48,7 +48,9 @@ async def login_session(request: Request, user: User) -> None:
     """Start a fresh session for this user (a new id: no session fixation). The login time
     is recorded by ``actions.authenticate``."""
     await _drop_session(request)
-    request.set_session({"user_id": user.id})
+    request.set_session({"user_id": user.id, "locale": user.locale or ""})
+    i18n.set_locale(i18n.negotiate(request.headers.get("accept-language", ""), user.locale,
+                                   services_of(request).settings.default_locale))
     request.scope["podium_user"] = user  # type: ignore[typeddict-unknown-key]
 
 
@@ -187,6 +189,9 @@ async def account_save(request: Request, user: CurrentUser) -> Response[Any]:
         return await render(request, "account/settings.html", form=form,
                             errors=errors_of(exc), zones=_zones(),
                             locales=available_locales(), status_code=exc.status_code)
+    request.session["locale"] = locale  # the next requests' language (server/web/locale.py)
+    i18n.set_locale(i18n.negotiate(request.headers.get("accept-language", ""), locale,
+                                   services_of(request).settings.default_locale))
     flash(request, _("Your account is saved."))
     return redirect(request, "/account")
 

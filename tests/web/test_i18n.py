@@ -100,3 +100,32 @@ def test_an_instance_language_without_a_catalog_renders_english() -> None:
     with i18n.using_locale("xx"):
         assert i18n.current_locale() == "en"
     assert i18n.current_locale() == "en"
+
+
+async def test_messages_made_before_the_page_follow_the_viewers_language(
+        client: Any, norwegian: Path) -> None:
+    """A form error or a flash is made by the handler (or an action) before the page renders:
+    it is in the viewer's language too — the browser's, then the saved one."""
+    from tests.web import form_post, log_in, user_with_token
+
+    catalog = Catalog(locale="nb")
+    catalog.add("Unknown time zone.", "Ukjent tidssone.")
+    catalog.add("Your account is saved.", "Kontoen er lagret.")
+    with (norwegian / "nb" / "LC_MESSAGES" / "messages.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    i18n.translations.cache_clear()
+    user_with_token(client, "kari", password="a-long-password")
+    await log_in(client, "kari", "a-long-password")
+    client.headers["accept-language"] = "nb"
+    bad = await form_post(client, "/account", {"display_name": "Kari", "timezone": "Mars/Base"},
+                          token_from="/account")
+    assert bad.status_code == 400 and "Ukjent tidssone." in bad.text
+    # Saved as her language, it wins over the browser's from the next request on.
+    client.headers["accept-language"] = "en"
+    saved = await form_post(client, "/account", {"display_name": "Kari", "locale": "nb"},
+                            token_from="/account")
+    assert saved.status_code == 303
+    page = await client.get("/account", headers=HTML)
+    assert "Kontoen er lagret." in page.text
+    home = await client.get("/", headers={**HTML, "accept-language": "en"})
+    assert '<html lang="nb">' in home.text

@@ -1,0 +1,34 @@
+"""The request's language, set before anything runs: a message a handler or an action makes
+(a form error, a flash) is in the viewer's language, not only the page rendered after it.
+
+Order: the signed-in user's saved language (kept in the session at login and when saved, so
+this costs no database read), else the best match of ``Accept-Language``, else
+``PODIUM_DEFAULT_LOCALE``. Pages negotiate again with the user's row (``_page_context``), which
+gives the same answer unless the language was changed in another session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from server import i18n
+
+__all__ = ["LocaleMiddleware"]
+
+
+class LocaleMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            session: Any = scope.get("session")
+            saved = session.get("locale") if isinstance(session, dict) else None
+            accept = next((value.decode("latin-1") for name, value in scope["headers"]
+                           if name == b"accept-language"), "")
+            settings = getattr(scope["app"].state, "settings", None)
+            fallback = settings.default_locale if settings is not None else i18n.DEFAULT_LOCALE
+            i18n.set_locale(i18n.negotiate(accept, saved, fallback))
+        await self.app(scope, receive, send)
