@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from server import i18n
+
 __all__ = ["ActionError", "Conflict", "Forbidden", "Invalid", "NotFound"]
 
 
 class ActionError(Exception):
-    """Base of every error an action raises on purpose. ``str(err)`` is for users."""
+    """Base of every error an action raises on purpose. ``str(err)`` is for users.
+
+    ``message`` is a msgid marked with ``N_`` (extracted for translation), with
+    ``%(name)s`` placeholders filled from ``params``; it is translated into the current
+    request's language when raised (English on the command line and where no catalog has it).
+    """
 
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, field: str | None = None, **params: object) -> None:
+        text = i18n.gettext(message)
+        if params:
+            text %= params
+        super().__init__(text)
+        self.message = text
+        self.msgid = message
+        self.params = params
         self.field = field
 
 

@@ -18,6 +18,7 @@ from server.actions.errors import Conflict, Forbidden, Invalid, NotFound
 from server.actions.standings import refresh_teams
 from server.actions.teams import create_team
 from server.actions.users import create_user
+from server.i18n import N_
 from server.models import Contest, RegistrationMode, Role, Team, TeamMember, User, utcnow
 from server.services import Services
 
@@ -68,15 +69,15 @@ async def sign_up(
     """Create a contestant account from the sign-up page, as the instance's mode allows."""
     mode = services.settings.registration
     if mode == "closed":
-        raise Forbidden("sign-up is closed on this server: ask an organizer for an account")
+        raise Forbidden(N_("sign-up is closed on this server: ask an organizer for an account"))
     if mode == "invite":
         expected = services.settings.invite_code
         if expected is None or not hmac.compare_digest(
                 invite_code.strip().encode(), expected.get_secret_value().strip().encode()):
-            raise Invalid("this invite code is not valid", field="invite_code")
+            raise Invalid(N_("this invite code is not valid"), field="invite_code")
     email = (email or "").strip() or None
     if email is not None and ("@" not in email or len(email) > 255):
-        raise Invalid("enter a valid e-mail address (or leave it empty)", field="email")
+        raise Invalid(N_("enter a valid e-mail address (or leave it empty)"), field="email")
     return await create_user(services, username.strip(), password=password, email=email,
                              display_name=display_name.strip(), role=Role.CONTESTANT.value)
 
@@ -96,9 +97,9 @@ def _check_registration(contest: Contest, code: str) -> None:
         given = contest_code_hash(code) if code.strip() else ""
         if not contest.registration_code_hash or not hmac.compare_digest(
                 given, contest.registration_code_hash):
-            raise Invalid("this registration code is not valid", field="registration_code")
+            raise Invalid(N_("this registration code is not valid"), field="registration_code")
         return
-    raise Forbidden("registration for this contest is closed: ask an organizer")
+    raise Forbidden(N_("registration for this contest is closed: ask an organizer"))
 
 
 async def register_team(
@@ -116,11 +117,11 @@ async def register_team(
     async with services.db.session() as session:
         contest = await contest_by_ref(session, contest_ref)
     if contest.state_at(utcnow()).value in {"ended", "unfrozen"}:
-        raise Forbidden("this contest has ended")
+        raise Forbidden(N_("this contest has ended"))
     _check_registration(contest, registration_code)
     assert contest.id is not None and user.id is not None
     if await team_of_user(services, contest.id, user.id) is not None:
-        raise Conflict("you are already in a team of this contest", field="name")
+        raise Conflict(N_("you are already in a team of this contest"), field="name")
     approval = contest.registration_mode == RegistrationMode.APPROVAL.value
     team = await create_team(services, contest.id, name=name, member_ids=[user.id], actor=user,
                              hidden=approval)
@@ -143,27 +144,29 @@ async def join_team(services: Services, contest_ref: int | str, user: User, *, c
     """Join the contest's team whose join code this is."""
     code = _normalise_code(code)
     if not code:
-        raise Invalid("enter the team's join code", field="code")
+        raise Invalid(N_("enter the team's join code"), field="code")
     assert user.id is not None
-    async with unit_of_work(services, conflict="you are already in a team of this contest") as session:
+    async with unit_of_work(
+            services, conflict=N_("you are already in a team of this contest")) as session:
         contest = await contest_by_ref(session, contest_ref)
         if contest.state_at(utcnow()).value in {"ended", "unfrozen"}:
-            raise Forbidden("this contest has ended")
+            raise Forbidden(N_("this contest has ended"))
         if contest.registration_mode == RegistrationMode.CLOSED.value:
-            raise Forbidden("registration for this contest is closed: ask an organizer")
+            raise Forbidden(N_("registration for this contest is closed: ask an organizer"))
         team = (await session.exec(select(Team).where(
             Team.contest_id == contest.id, Team.join_code == code))).first()
         if team is None:
-            raise NotFound("no team of this contest has this join code", field="code")
+            raise NotFound(N_("no team of this contest has this join code"), field="code")
         mine = (await session.exec(select(TeamMember).where(
             TeamMember.contest_id == contest.id, TeamMember.user_id == user.id))).first()
         if mine is not None:
-            raise Conflict("you are already in a team of this contest: leave it first",
+            raise Conflict(N_("you are already in a team of this contest: leave it first"),
                            field="code")
         size = (await session.exec(select(func.count()).select_from(TeamMember).where(
             TeamMember.team_id == team.id))).one()
         if size >= MAX_TEAM_SIZE:
-            raise Conflict(f"team {team.name!r} is full ({MAX_TEAM_SIZE} members)", field="code")
+            raise Conflict(N_("team %(team_name)r is full (%(max_team_size)s members)"),
+                           team_name=team.name, max_team_size=MAX_TEAM_SIZE, field="code")
         session.add(TeamMember(contest_id=contest.id, team_id=team.id, user_id=user.id))  # type: ignore[arg-type]
         audit(session, actor=user, action="team.member.join", object_type="team",
               object_id=team.id, contest_id=contest.id, data={"user_id": user.id})
@@ -182,7 +185,7 @@ async def leave_team(services: Services, contest_ref: int | str, user: User) -> 
         member = (await session.exec(select(TeamMember).where(
             TeamMember.contest_id == contest.id, TeamMember.user_id == user.id))).first()
         if member is None:
-            raise NotFound("you are not in a team of this contest")
+            raise NotFound(N_("you are not in a team of this contest"))
         team_id = member.team_id
         await session.delete(member)
         await session.flush()

@@ -7,6 +7,7 @@ from sqlmodel import select
 from server.actions.base import emit, unit_of_work
 from server.components import BadgeGrant
 from server.actions.errors import Conflict
+from server.i18n import N_
 from server.models import BadgeAward, Contest, User
 from server.services import Services
 
@@ -23,7 +24,7 @@ async def award_badge(
 ) -> BadgeAward | None:
     """Store the award and emit ``podium_badge_awarded``; None if the team already has it."""
     try:
-        async with unit_of_work(services, conflict="awarded already") as session:
+        async with unit_of_work(services, conflict=N_("awarded already")) as session:
             existing = (await session.exec(select(BadgeAward).where(
                 BadgeAward.contest_id == contest.id, BadgeAward.team_id == grant.team_id,
                 BadgeAward.badge == grant.badge))).first()

@@ -12,6 +12,7 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.actions.errors import Conflict, NotFound
+from server.i18n import N_
 from server.models import AuditEntry, Contest, User
 from server.services import Services
 
@@ -23,10 +24,13 @@ M = TypeVar("M", bound=SQLModel)
 
 
 @asynccontextmanager
-async def unit_of_work(services: Services, *, conflict: str | None = None) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(services: Services, *,
+                       conflict: str | tuple[str, dict[str, Any]] | None = None
+                       ) -> AsyncIterator[AsyncSession]:
     """A session whose transaction commits on success and rolls back on error.
 
-    ``conflict`` turns an integrity error (a unique constraint) into a Conflict with that message.
+    ``conflict`` turns an integrity error (a unique constraint) into a Conflict with that
+    message (an ``N_`` msgid, or a msgid and its parameters).
     """
     async with services.db.session() as session:
         try:
@@ -36,7 +40,8 @@ async def unit_of_work(services: Services, *, conflict: str | None = None) -> As
             await session.rollback()
             if conflict is None:
                 raise
-            raise Conflict(conflict) from exc
+            message, params = conflict if isinstance(conflict, tuple) else (conflict, {})
+            raise Conflict(message, **params) from exc
         except BaseException:
             await session.rollback()
             raise
@@ -45,7 +50,8 @@ async def unit_of_work(services: Services, *, conflict: str | None = None) -> As
 async def get_or_404(session: AsyncSession, model: type[M], ident: Any, what: str | None = None) -> M:
     obj = await session.get(model, ident)
     if obj is None:
-        raise NotFound(f"{what or model.__name__.lower()} {ident!r} does not exist")
+        raise NotFound(N_("%(what)s %(ident)r does not exist"),
+                       what=what or model.__name__.lower(), ident=ident)
     return obj
 
 
@@ -55,7 +61,7 @@ async def contest_by_ref(session: AsyncSession, ref: int | str) -> Contest:
         return await get_or_404(session, Contest, ref, "contest")
     contest = (await session.exec(select(Contest).where(Contest.slug == ref))).first()
     if contest is None:
-        raise NotFound(f"contest {ref!r} does not exist")
+        raise NotFound(N_("contest %(ref)r does not exist"), ref=ref)
     return contest
 
 

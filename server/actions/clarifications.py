@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.actions.base import audit, contest_by_ref, emit, get_or_404, unit_of_work
 from server.actions.errors import Forbidden, Invalid, NotFound
+from server.i18n import N_
 from server.models import (
     Announcement,
     Clarification,
@@ -47,9 +48,9 @@ STAFF = {Role.ADMIN.value, Role.ORGANIZER.value, Role.JURY.value}
 def _body(text: str, field: str = "body") -> str:
     text = (text or "").replace("\r\n", "\n").strip()
     if not text:
-        raise Invalid("write a message", field=field)
+        raise Invalid(N_("write a message"), field=field)
     if len(text) > MAX_BODY:
-        raise Invalid(f"at most {MAX_BODY} characters", field=field)
+        raise Invalid(N_("at most %(max_body)s characters"), max_body=MAX_BODY, field=field)
     return text
 
 
@@ -59,13 +60,13 @@ async def _problem_id(session: AsyncSession, contest: Contest, label: str | None
     link = (await session.exec(select(ContestProblem).where(
         ContestProblem.contest_id == contest.id, ContestProblem.label == label))).first()
     if link is None:
-        raise Invalid(f"problem {label!r} is not in this contest", field="problem")
+        raise Invalid(N_("problem %(label)r is not in this contest"), label=label, field="problem")
     return link.problem_id
 
 
 def _require_staff(actor: User | None) -> User:
     if actor is None or actor.role not in STAFF:
-        raise Forbidden("only the jury answers clarifications")
+        raise Forbidden(N_("only the jury answers clarifications"))
     return actor
 
 
@@ -87,12 +88,13 @@ async def ask_clarification(
         the_contest = await contest_by_ref(session, contest)
         team = await get_or_404(session, Team, team_id, "team")
         if team.contest_id != the_contest.id:
-            raise NotFound(f"team {team_id} is not in contest {the_contest.slug!r}")
+            raise NotFound(N_("team %(team_id)s is not in contest %(contest)r"),
+                           team_id=team_id, contest=the_contest.slug)
         if user.role not in STAFF:
             member = (await session.exec(select(TeamMember).where(
                 TeamMember.team_id == team_id, TeamMember.user_id == user.id))).first()
             if member is None:
-                raise Forbidden("you are not a member of this team")
+                raise Forbidden(N_("you are not a member of this team"))
         problem_id = await _problem_id(session, the_contest, problem)
         clar = Clarification(contest_id=the_contest.id, from_team_id=team_id,
                              problem_id=problem_id, author_id=user.id,
@@ -119,7 +121,7 @@ async def answer_clarification(
     async with unit_of_work(services) as session:
         question = await get_or_404(session, Clarification, question_id, "clarification")
         if question.from_team_id is None:
-            raise Invalid("that is a jury message, not a question", field="body")
+            raise Invalid(N_("that is a jury message, not a question"), field="body")
         contest = await get_or_404(session, Contest, question.contest_id, "contest")
         reply = Clarification(contest_id=contest.id, from_team_id=None,
                               to_team_id=None if to_everyone else question.from_team_id,
@@ -152,7 +154,8 @@ async def broadcast_clarification(
         if to_team_id is not None:
             team = await get_or_404(session, Team, to_team_id, "team")
             if team.contest_id != the_contest.id:
-                raise NotFound(f"team {to_team_id} is not in contest {the_contest.slug!r}")
+                raise NotFound(N_("team %(to_team_id)s is not in contest %(contest)r"),
+                               to_team_id=to_team_id, contest=the_contest.slug)
         problem_id = await _problem_id(session, the_contest, problem)
         clar = Clarification(contest_id=the_contest.id, from_team_id=None, to_team_id=to_team_id,
                              problem_id=problem_id, author_id=actor.id,
@@ -177,12 +180,12 @@ async def create_announcement(
     actor = _require_staff(actor)
     title = (title or "").strip()
     if not title:
-        raise Invalid("give the announcement a title", field="title")
+        raise Invalid(N_("give the announcement a title"), field="title")
     if len(title) > MAX_TITLE:
-        raise Invalid(f"at most {MAX_TITLE} characters", field="title")
+        raise Invalid(N_("at most %(max_title)s characters"), max_title=MAX_TITLE, field="title")
     text = (body or "").replace("\r\n", "\n").strip()
     if len(text) > MAX_BODY:
-        raise Invalid(f"at most {MAX_BODY} characters", field="body")
+        raise Invalid(N_("at most %(max_body)s characters"), max_body=MAX_BODY, field="body")
     async with unit_of_work(services) as session:
         the_contest = await contest_by_ref(session, contest)
         row = Announcement(contest_id=the_contest.id, author_id=actor.id, title=title,

@@ -12,6 +12,7 @@ from sqlmodel import func, select
 from server.actions.base import audit, contest_by_ref, emit, get_or_404, publish, unit_of_work
 from server.actions.errors import Conflict, Invalid, NotFound
 from server.actions.standings import rebuild_standings, refresh_live
+from server.i18n import N_
 from server.models import (
     Contest,
     ContestLanguage,
@@ -55,31 +56,32 @@ TEST_RESULTS = ("none", "samples", "all")
 
 def _check_slug(slug: str) -> None:
     if not SLUG_RE.match(slug):
-        raise Invalid("slug must be 1-64 lowercase letters, digits or '-'", field="slug")
+        raise Invalid(N_("slug must be 1-64 lowercase letters, digits or '-'"), field="slug")
 
 
 def _check_times(c: Contest) -> None:
     if c.end_at <= c.start_at:
-        raise Invalid("the contest must end after it starts", field="end_at")
+        raise Invalid(N_("the contest must end after it starts"), field="end_at")
     if c.freeze_at is not None and not c.start_at <= c.freeze_at <= c.end_at:
-        raise Invalid("the freeze must be between the start and the end", field="freeze_at")
+        raise Invalid(N_("the freeze must be between the start and the end"), field="freeze_at")
     if c.unfreeze_at is not None:
         if c.freeze_at is None:
-            raise Invalid("an unfreeze time needs a freeze time", field="unfreeze_at")
+            raise Invalid(N_("an unfreeze time needs a freeze time"), field="unfreeze_at")
         if c.unfreeze_at < c.end_at:
-            raise Invalid("the unfreeze cannot be before the end", field="unfreeze_at")
+            raise Invalid(N_("the unfreeze cannot be before the end"), field="unfreeze_at")
 
 
 def _aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
-        raise Invalid(f"{name} needs a time zone (for example 2026-01-01T10:00:00+00:00)",
+        raise Invalid(N_("%(name)s needs a time zone (for example 2026-01-01T10:00:00+00:00)"),
+                      name=name,
                       field=name)
     return value
 
 
 def _validate(services: Services, c: Contest) -> None:
     if not c.title.strip():
-        raise Invalid("title must not be empty", field="title")
+        raise Invalid(N_("title must not be empty"), field="title")
     c.title = c.title.strip()
     for name in ("start_at", "end_at", "freeze_at", "unfreeze_at"):
         value = getattr(c, name)
@@ -87,21 +89,24 @@ def _validate(services: Services, c: Contest) -> None:
             _aware(value, name)
     _check_times(c)
     if c.visibility not in {v.value for v in Visibility}:
-        raise Invalid(f"visibility must be one of {', '.join(v.value for v in Visibility)}",
+        raise Invalid(N_("visibility must be one of %(choices)s"),
+                      choices=', '.join(v.value for v in Visibility),
                       field="visibility")
     if c.show_test_results not in TEST_RESULTS:
-        raise Invalid(f"shown test results must be one of {', '.join(TEST_RESULTS)}",
+        raise Invalid(N_("shown test results must be one of %(choices)s"),
+                      choices=', '.join(TEST_RESULTS),
                       field="show_test_results")
     if c.registration_mode not in {m.value for m in RegistrationMode}:
-        raise Invalid("registration mode must be one of "
-                      f"{', '.join(m.value for m in RegistrationMode)}",
+        raise Invalid(N_("registration mode must be one of %(choices)s"),
+                      choices=', '.join(m.value for m in RegistrationMode),
                       field="registration_mode")
     try:
         ZoneInfo(c.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"unknown time zone {c.timezone!r}", field="timezone") from None
+        raise Invalid(N_("unknown time zone %(timezone)r"),
+                      timezone=c.timezone, field="timezone") from None
     if c.theme is not None and c.theme not in available_themes(services.plugins):
-        raise Invalid(f"no theme named {c.theme!r}", field="theme")
+        raise Invalid(N_("no theme named %(theme)r"), theme=c.theme, field="theme")
     try:
         c.scoring_settings = services.plugins.validate_scoring_settings(
             c.scoring_rule, c.scoring_settings)
@@ -157,7 +162,8 @@ async def create_contest(
     )
     _validate(services, contest)
     contest.plugins = _validated_plugins(services, plugins or {})
-    async with unit_of_work(services, conflict=f"contest {slug!r} already exists") as session:
+    async with unit_of_work(services, conflict=(N_("contest %(slug)r already exists"),
+                                                {"slug": slug})) as session:
         session.add(contest)
         await session.flush()
         audit(session, actor=actor, action="contest.create", object_type="contest",
@@ -173,7 +179,7 @@ async def update_contest(
 ) -> Contest:
     unknown = set(changes) - EDITABLE
     if unknown:
-        raise Invalid(f"cannot change {', '.join(sorted(unknown))}")
+        raise Invalid(N_("cannot change %(value)s"), value=', '.join(sorted(unknown)))
     now = utcnow()
     async with unit_of_work(services) as session:
         contest = await contest_by_ref(session, ref)
@@ -242,7 +248,8 @@ async def disable_plugin(
         contest = await contest_by_ref(session, ref)
         plugins = dict(contest.plugins or {})
         if name not in plugins:
-            raise NotFound(f"plugin {name!r} is not enabled for contest {contest.slug!r}")
+            raise NotFound(N_("plugin %(name)r is not enabled for contest %(contest)r"),
+                           name=name, contest=contest.slug)
         del plugins[name]
         contest.plugins = plugins
         session.add(contest)
@@ -271,19 +278,19 @@ async def create_problem(
 ) -> Problem:
     _check_slug(slug)
     if not title.strip():
-        raise Invalid("title must not be empty", field="title")
+        raise Invalid(N_("title must not be empty"), field="title")
     if statement_format not in {"markdown", "html", "latex", "text"}:
-        raise Invalid("statement format must be markdown, html, latex or text",
+        raise Invalid(N_("statement format must be markdown, html, latex or text"),
                       field="statement_format")
     if not 1 <= time_limit_ms <= 60_000:
-        raise Invalid("time limit must be 1..60000 ms", field="time_limit_ms")
+        raise Invalid(N_("time limit must be 1..60000 ms"), field="time_limit_ms")
     if not 1 <= memory_limit_mb <= 16_384:
-        raise Invalid("memory limit must be 1..16384 MB", field="memory_limit_mb")
+        raise Invalid(N_("memory limit must be 1..16384 MB"), field="memory_limit_mb")
     if not 1 <= output_limit_kb <= 1_048_576:
-        raise Invalid("output limit must be 1..1048576 KB", field="output_limit_kb")
+        raise Invalid(N_("output limit must be 1..1048576 KB"), field="output_limit_kb")
     if checker not in services.plugins.checkers:
-        raise Invalid(f"no checker named {checker!r} (available: "
-                      f"{', '.join(services.plugins.checkers.names()) or 'none'})",
+        raise Invalid(N_("no checker named %(checker)r (available: %(value)s)"),
+                      checker=checker, value=', '.join(services.plugins.checkers.names()) or 'none',
                       field="checker")
     problem = Problem(
         slug=slug, title=title.strip(), statement=statement, statement_format=statement_format,
@@ -291,7 +298,8 @@ async def create_problem(
         output_limit_kb=output_limit_kb, checker=checker, checker_flags=checker_flags,
         difficulty=difficulty, tags=list(tags or []), source=source,
     )
-    async with unit_of_work(services, conflict=f"problem {slug!r} already exists") as session:
+    async with unit_of_work(services, conflict=(N_("problem %(slug)r already exists"),
+                                                {"slug": slug})) as session:
         session.add(problem)
         await session.flush()
         audit(session, actor=actor, action="problem.create", object_type="problem",
@@ -312,13 +320,14 @@ async def add_contest_problem(
     actor: User | None = None,
 ) -> ContestProblem:
     if not LABEL_RE.match(label):
-        raise Invalid("label must be 1-16 letters or digits", field="label")
+        raise Invalid(N_("label must be 1-16 letters or digits"), field="label")
     if points < 0:
-        raise Invalid("points must not be negative", field="points")
+        raise Invalid(N_("points must not be negative"), field="points")
     if color is not None and not COLOR_RE.match(color):
-        raise Invalid("colour must look like #1a2b3c", field="color")
+        raise Invalid(N_("colour must look like #1a2b3c"), field="color")
     async with unit_of_work(
-        services, conflict=f"label {label!r} or this problem is already in the contest"
+        services, conflict=(N_("label %(label)r or this problem is already in the contest"),
+                            {"label": label})
     ) as session:
         contest = await contest_by_ref(session, contest_ref)
         if isinstance(problem_ref, int):
@@ -326,7 +335,8 @@ async def add_contest_problem(
         else:
             problem = (await session.exec(select(Problem).where(Problem.slug == problem_ref))).first()
             if problem is None:
-                raise NotFound(f"problem {problem_ref!r} does not exist")
+                raise NotFound(N_("problem %(problem_ref)r does not exist"),
+                               problem_ref=problem_ref)
         if ordinal is None:
             ordinal = len(list(await session.exec(
                 select(ContestProblem.id).where(ContestProblem.contest_id == contest.id))))
@@ -346,8 +356,9 @@ async def enable_language(
     services: Services, contest_ref: int | str, language: str, *, actor: User | None = None
 ) -> None:
     if language not in services.plugins.languages:
-        raise Invalid(f"no language named {language!r} (available: "
-                      f"{', '.join(services.plugins.languages.names()) or 'none'})",
+        raise Invalid(N_("no language named %(language)r (available: %(available)s)"),
+                      language=language,
+                      available=", ".join(services.plugins.languages.names()) or "none",
                       field="language")
     async with unit_of_work(services) as session:
         contest = await contest_by_ref(session, contest_ref)
@@ -367,7 +378,8 @@ async def disable_language(
         contest = await contest_by_ref(session, contest_ref)
         existing = await session.get(ContestLanguage, (contest.id, language))
         if existing is None:
-            raise NotFound(f"language {language!r} is not enabled for contest {contest.slug!r}")
+            raise NotFound(N_("language %(language)r is not enabled for contest %(contest)r"),
+                           language=language, contest=contest.slug)
         await session.delete(existing)
         audit(session, actor=actor, action="contest.language", object_type="contest",
               object_id=contest.id, contest_id=contest.id,
@@ -385,29 +397,30 @@ async def update_problem(
     """Change a bank problem's title, statement, limits or checker (same checks as creating)."""
     unknown = set(changes) - PROBLEM_EDITABLE
     if unknown:
-        raise Invalid(f"cannot change {', '.join(sorted(unknown))}")
+        raise Invalid(N_("cannot change %(value)s"), value=', '.join(sorted(unknown)))
     if "title" in changes:
         if not str(changes["title"]).strip():
-            raise Invalid("title must not be empty", field="title")
+            raise Invalid(N_("title must not be empty"), field="title")
         changes["title"] = str(changes["title"]).strip()
     if changes.get("statement_format", "markdown") not in {"markdown", "html", "latex", "text"}:
-        raise Invalid("statement format must be markdown, html, latex or text",
+        raise Invalid(N_("statement format must be markdown, html, latex or text"),
                       field="statement_format")
     for name, low, high, unit in (("time_limit_ms", 1, 60_000, "ms"),
                                   ("memory_limit_mb", 1, 16_384, "MB"),
                                   ("output_limit_kb", 1, 1_048_576, "KB")):
         if name in changes and not low <= changes[name] <= high:
-            raise Invalid(f"{name.split('_')[0]} limit must be {low}..{high} {unit}", field=name)
+            raise Invalid(N_("%(value)s limit must be %(low)s..%(high)s %(unit)s"),
+                          value=name.split('_')[0], low=low, high=high, unit=unit, field=name)
     if "checker" in changes and changes["checker"] != "custom" \
             and changes["checker"] not in services.plugins.checkers:
-        raise Invalid(f"no checker named {changes['checker']!r}", field="checker")
+        raise Invalid(N_("no checker named %(value)r"), value=changes['checker'], field="checker")
     async with unit_of_work(services) as session:
         if isinstance(ref, int):
             problem = await get_or_404(session, Problem, ref, "problem")
         else:
             problem = (await session.exec(select(Problem).where(Problem.slug == ref))).first()
             if problem is None:
-                raise NotFound(f"problem {ref!r} does not exist")
+                raise NotFound(N_("problem %(ref)r does not exist"), ref=ref)
         touched = {k: v for k, v in changes.items() if getattr(problem, k) != v}
         for key, value in touched.items():
             setattr(problem, key, value)
@@ -435,18 +448,20 @@ async def update_contest_problem(
 ) -> ContestProblem:
     """Change a contest problem's label, points, colour (``""`` clears it) or position."""
     if new_label is not None and not LABEL_RE.match(new_label):
-        raise Invalid("label must be 1-16 letters or digits", field="label")
+        raise Invalid(N_("label must be 1-16 letters or digits"), field="label")
     if points is not None and points < 0:
-        raise Invalid("points must not be negative", field="points")
+        raise Invalid(N_("points must not be negative"), field="points")
     if color and not COLOR_RE.match(color):
-        raise Invalid("colour must look like #1a2b3c", field="color")
-    async with unit_of_work(services, conflict=f"label {new_label!r} is already in the contest"
+        raise Invalid(N_("colour must look like #1a2b3c"), field="color")
+    async with unit_of_work(services, conflict=(N_("label %(new_label)r is already in the contest"),
+                                                {"new_label": new_label})
                             ) as session:
         contest = await contest_by_ref(session, contest_ref)
         link = (await session.exec(select(ContestProblem).where(
             ContestProblem.contest_id == contest.id, ContestProblem.label == label))).first()
         if link is None:
-            raise NotFound(f"contest {contest.slug!r} has no problem {label!r}")
+            raise NotFound(N_("contest %(contest)r has no problem %(label)r"),
+                           contest=contest.slug, label=label)
         before = {"label": link.label, "points": link.points, "color": link.color,
                   "ordinal": link.ordinal}
         if new_label is not None:
@@ -479,13 +494,15 @@ async def remove_contest_problem(
         link = (await session.exec(select(ContestProblem).where(
             ContestProblem.contest_id == contest.id, ContestProblem.label == label))).first()
         if link is None:
-            raise NotFound(f"contest {contest.slug!r} has no problem {label!r}")
+            raise NotFound(N_("contest %(contest)r has no problem %(label)r"),
+                           contest=contest.slug, label=label)
         count = (await session.exec(select(func.count()).select_from(Submission).where(
             Submission.contest_id == contest.id,
             Submission.problem_id == link.problem_id))).one()
         if count:
-            raise Conflict(f"problem {label} has {count} submission(s) in this contest and "
-                           "cannot be removed")
+            raise Conflict(N_("problem %(label)s has %(count)s submission(s) in this contest and "
+                              "cannot be removed"),
+                           label=label, count=count)
         problem = await session.get(Problem, link.problem_id)
         audit(session, actor=actor, action="contest.problem.remove",
               object_type="contest_problem", object_id=link.id, contest_id=contest.id,

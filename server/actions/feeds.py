@@ -30,6 +30,7 @@ from server.actions.contests import create_contest
 from server.actions.errors import Invalid
 from server.actions.standings import rebuild_standings, scoreboard
 from server.components import Verdict
+from server.i18n import N_
 from server.models import (
     Affiliation,
     Contest,
@@ -175,10 +176,11 @@ def parse_feed(lines: Iterable[str], *, name: str = "feed") -> FeedData:
                 continue
             store[str(item["id"])] = item
     if data.events == 0:
-        raise Invalid(f"{name} is not an ICPC Contest API event feed (no event in "
-                      f"{data.lines} non-empty lines)")
+        raise Invalid(N_("%(name)s is not an ICPC Contest API event feed (no event in "
+                         "%(data_lines)s non-empty lines)"),
+                      name=name, data_lines=data.lines)
     if "contest" not in data.singletons:
-        raise Invalid(f"{name} has no contest event: not a contest's event feed")
+        raise Invalid(N_("%(name)s has no contest event: not a contest's event feed"), name=name)
     return data
 
 
@@ -197,12 +199,12 @@ def _contest_times(data: FeedData) -> tuple[datetime, datetime, datetime | None,
     state = data.singletons.get("state", {})
     start = _time(state.get("started")) or _time(contest.get("start_time"))
     if start is None:
-        raise Invalid("the feed's contest has no start time (contest.start_time or "
-                      "state.started)")
+        raise Invalid(N_("the feed's contest has no start time (contest.start_time or "
+                      "state.started)"))
     duration = reltime(contest.get("duration"))
     end = _time(state.get("ended")) or (start + duration if duration else None)
     if end is None or end <= start:
-        raise Invalid("the feed's contest has no valid end (contest.duration or state.ended)")
+        raise Invalid(N_("the feed's contest has no valid end (contest.duration or state.ended)"))
     freeze = _time(state.get("frozen"))
     freeze_length = reltime(contest.get("scoreboard_freeze_duration"))
     if freeze is None and freeze_length is not None:

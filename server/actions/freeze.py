@@ -15,6 +15,7 @@ from server.actions.base import audit, contest_by_ref, unit_of_work
 from server.actions.contests import update_contest
 from server.actions.errors import Invalid
 from server.actions.standings import refresh_live, scoreboard
+from server.i18n import N_
 from server.models import Contest, User, utcnow
 from server.services import Services
 
@@ -32,9 +33,9 @@ async def freeze_now(services: Services, ref: int | str, *, actor: User | None =
     contest = await _contest(services, ref)
     now = utcnow()
     if not contest.start_at <= now < contest.end_at:
-        raise Invalid("only a running contest can be frozen")
+        raise Invalid(N_("only a running contest can be frozen"))
     if contest.is_frozen_at(now):
-        raise Invalid("the scoreboard is already frozen")
+        raise Invalid(N_("the scoreboard is already frozen"))
     return await update_contest(services, contest.id, actor=actor, freeze_at=now,  # type: ignore[arg-type]
                                 unfrozen=False)
 
@@ -44,9 +45,9 @@ async def start_now(services: Services, ref: int | str, *, actor: User | None = 
     contest = await _contest(services, ref)
     now = utcnow().replace(microsecond=0)
     if now >= contest.start_at:
-        raise Invalid("the contest has already started")
+        raise Invalid(N_("the contest has already started"))
     if now >= contest.end_at:
-        raise Invalid("the contest's end is in the past: move it first")
+        raise Invalid(N_("the contest's end is in the past: move it first"))
     changes: dict[str, object] = {"start_at": now}
     if contest.freeze_at is not None and contest.freeze_at < now:
         changes["freeze_at"] = now
@@ -59,7 +60,7 @@ async def end_now(services: Services, ref: int | str, *, actor: User | None = No
     contest = await _contest(services, ref)
     now = utcnow()
     if not contest.start_at <= now < contest.end_at:
-        raise Invalid("only a running contest can be ended")
+        raise Invalid(N_("only a running contest can be ended"))
     changes: dict[str, object] = {"end_at": now}
     if contest.freeze_at is not None and contest.freeze_at > now:
         changes["freeze_at"] = None
@@ -70,7 +71,7 @@ async def unfreeze(services: Services, ref: int | str, *, actor: User | None = N
     """Show every result on the public board now (the jury's button)."""
     contest = await _contest(services, ref)
     if not contest.is_frozen_at(utcnow()):
-        raise Invalid("the scoreboard is not frozen")
+        raise Invalid(N_("the scoreboard is not frozen"))
     async with unit_of_work(services) as session:
         stored = await contest_by_ref(session, contest.id)  # type: ignore[arg-type]
         stored.reveal_step = None
@@ -96,13 +97,13 @@ async def start_reveal(services: Services, ref: int | str, *, actor: User | None
     contest = await _contest(services, ref)
     now = utcnow()
     if now < contest.end_at:
-        raise Invalid("the reveal starts after the contest has ended")
+        raise Invalid(N_("the reveal starts after the contest has ended"))
     if not contest.is_frozen_at(now):
-        raise Invalid("the public scoreboard is not frozen: there is nothing to reveal")
+        raise Invalid(N_("the public scoreboard is not frozen: there is nothing to reveal"))
     async with unit_of_work(services) as session:
         stored = await contest_by_ref(session, contest.id)  # type: ignore[arg-type]
         if stored.reveal_step is not None:
-            raise Invalid("the reveal has already started")
+            raise Invalid(N_("the reveal has already started"))
         stored.reveal_step = 0
         session.add(stored)
         audit(session, actor=actor, action="contest.reveal", object_type="contest",
@@ -115,18 +116,18 @@ async def reveal_next(services: Services, ref: int | str, *, steps: int = 1,
                       actor: User | None = None) -> dict[str, Any]:
     """Reveal the next ``steps`` pending cells; after the last one the board is unfrozen."""
     if steps < 1:
-        raise Invalid("steps must be at least 1", field="steps")
+        raise Invalid(N_("steps must be at least 1"), field="steps")
     contest = await _contest(services, ref)
     if contest.reveal_step is None:
-        raise Invalid("the reveal has not started")
+        raise Invalid(N_("the reveal has not started"))
     status = await reveal_status(services, contest.id)  # type: ignore[arg-type]
     if not status["frozen"]:
-        raise Invalid("the scoreboard is already unfrozen")
+        raise Invalid(N_("the scoreboard is already unfrozen"))
     step = min(contest.reveal_step + steps, status["total"])
     async with unit_of_work(services) as session:
         stored = await contest_by_ref(session, contest.id)  # type: ignore[arg-type]
         if stored.reveal_step != contest.reveal_step:
-            raise Invalid("another reveal step was taken at the same time; try again")
+            raise Invalid(N_("another reveal step was taken at the same time; try again"))
         stored.reveal_step = step
         session.add(stored)
         audit(session, actor=actor, action="contest.reveal", object_type="contest",

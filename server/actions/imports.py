@@ -39,6 +39,7 @@ from server.actions.teams import (
     join_team,
 )
 from server.actions.users import MIN_PASSWORD, USERNAME_RE, add_user, hash_password
+from server.i18n import N_
 from server.models import Affiliation, Contest, Group, Team, TeamGroup, User
 from server.services import Services
 
@@ -267,8 +268,8 @@ async def import_users(
     # someone else, a lost connection) leaves nothing half imported.
     result = ImportResult()
     plan = _TeamPlan(rows) if the_contest is not None else None
-    async with unit_of_work(services, conflict="a user, team or group of the file was created "
-                            "meanwhile by someone else; nothing was imported") as session:
+    async with unit_of_work(services, conflict=N_("a user, team or group of the file was created "
+                            "meanwhile by someone else; nothing was imported")) as session:
         created: list[tuple[UserRow, User]] = []
         for row, pw, pw_hash in zip(rows, passwords, hashes, strict=True):
             user = await add_user(session, row.username, password_hash=pw_hash,

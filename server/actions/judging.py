@@ -21,6 +21,7 @@ from server.actions.submissions import finish_rejudging_if_done, record_verdict
 from server.actions.users import hash_token
 from server.blobs import BlobStore
 from server.components import Verdict
+from server.i18n import N_
 from server.judge_protocol import (
     Job,
     JobFile,
@@ -78,11 +79,12 @@ async def create_judge_host(
 ) -> tuple[JudgeHost, str]:
     """Register a judge host; returns it with its token (shown once, stored hashed)."""
     if not HOST_RE.match(name) or name.startswith("~"):
-        raise Invalid("judge host name must be 1-64 letters, digits, '_', '.' or '-'",
+        raise Invalid(N_("judge host name must be 1-64 letters, digits, '_', '.' or '-'"),
                       field="name")
     token = "judge_" + secrets.token_urlsafe(32)
     host = JudgeHost(name=name, token_hash=hash_token(token))
-    async with unit_of_work(services, conflict=f"judge host {name!r} already exists") as session:
+    async with unit_of_work(services, conflict=(N_("judge host %(name)r already exists"),
+                                                {"name": name})) as session:
         session.add(host)
         await session.flush()
         audit(session, actor=actor, action="judgehost.create", object_type="judge_host",
@@ -115,18 +117,19 @@ async def add_test_case(
 ) -> TestCase:
     """Store one test case (data in the blob store), creating its group if needed."""
     if not name or len(name) > 255:
-        raise Invalid("test case name must be 1-255 characters", field="name")
+        raise Invalid(N_("test case name must be 1-255 characters"), field="name")
     if len(input) + len(answer) > MAX_TEST_BYTES:
-        raise Invalid("test case is too large", field="input")
+        raise Invalid(N_("test case is too large"), field="input")
     store = blob_store(services)
     input_hash, answer_hash = store.put(input), store.put(answer)
-    async with unit_of_work(services, conflict=f"test case {name!r} exists") as session:
+    async with unit_of_work(services, conflict=(N_("test case %(name)r exists"),
+                                                {"name": name})) as session:
         query = select(Problem)
         query = query.where(Problem.id == problem) if isinstance(problem, int) else query.where(
             Problem.slug == problem)
         the_problem = (await session.exec(query)).first()
         if the_problem is None:
-            raise NotFound(f"problem {problem!r} does not exist")
+            raise NotFound(N_("problem %(problem)r does not exist"), problem=problem)
         group_id = None
         if group is not None:
             found = (await session.exec(select(TestGroup).where(
@@ -235,7 +238,7 @@ async def claim_job(services: Services, host: JudgeHost, *, timeout: float) -> J
 
 async def heartbeat_job(services: Services, host: JudgeHost, job_id: str) -> None:
     if not await services.queue.heartbeat(job_id, host.name):
-        raise Conflict("this job is no longer yours (its lease expired and it was reclaimed)")
+        raise Conflict(N_("this job is no longer yours (its lease expired and it was reclaimed)"))
 
 
 async def finish_job(services: Services, host: JudgeHost, job_id: str,
@@ -244,7 +247,8 @@ async def finish_job(services: Services, host: JudgeHost, job_id: str,
     async with services.db.session() as session:
         submission = await session.get(Submission, result.submission_id)
         if submission is None:
-            raise NotFound(f"submission {result.submission_id} does not exist")
+            raise NotFound(N_("submission %(result_submission_id)s does not exist"),
+                           result_submission_id=result.submission_id)
         contest = await get_or_404(session, Contest, submission.contest_id, "contest")
     if result.verdict is Verdict.JUDGE_ERROR:
         attempt = result.attempt
@@ -328,12 +332,13 @@ async def rejudge(
         try:
             value = Verdict(name).value
         except ValueError:
-            raise Invalid(f"unknown verdict {name!r} (one of "
-                          f"{', '.join(v.value for v in Verdict)})", field="verdicts") from None
+            raise Invalid(N_("unknown verdict %(name)r (one of %(verdicts)s)"),
+                          name=name, verdicts=", ".join(v.value for v in Verdict),
+                          field="verdicts") from None
         if value not in wanted:
             wanted.append(value)
     if len(reason) > 255:
-        raise Invalid("the reason is at most 255 characters", field="reason")
+        raise Invalid(N_("the reason is at most 255 characters"), field="reason")
     async with unit_of_work(services) as session:
         the_contest = await contest_by_ref(session, contest)
         conditions: list[Any] = [Submission.contest_id == the_contest.id]
@@ -344,16 +349,16 @@ async def rejudge(
         if submission_id is not None:
             found = await session.get(Submission, submission_id)
             if found is None or found.contest_id != the_contest.id:
-                raise NotFound(f"submission {submission_id} is not in contest "
-                               f"{the_contest.slug!r}")
+                raise NotFound(N_("submission %(submission_id)s is not in contest %(contest)r"),
+                               submission_id=submission_id, contest=the_contest.slug)
             conditions.append(Submission.id == submission_id)
         if wanted:
             conditions.append(col(Submission.verdict).in_(wanted))
         submissions = list(await session.exec(select(Submission).where(*conditions).order_by(
             col(Submission.submitted_at), col(Submission.id))))
         if not submissions:
-            raise Invalid(f"nothing to rejudge: no submission of contest {the_contest.slug!r} "
-                          "matches")
+            raise Invalid(N_("nothing to rejudge: no submission of contest %(contest)r matches"),
+                          contest=the_contest.slug)
         rejudging = Rejudging(
             contest_id=the_contest.id, reason=reason, created_by=actor.id if actor else None,
             problem_id=problem_id, submission_id=submission_id, verdicts=wanted,
@@ -413,7 +418,8 @@ async def _contest_problem(session: AsyncSession, contest: Contest,
                 query.join(Problem, Problem.id == ContestProblem.problem_id)  # type: ignore[arg-type]
                 .where(Problem.slug == problem))).first()
     if link is None:
-        raise NotFound(f"problem {problem!r} is not in contest {contest.slug!r}")
+        raise NotFound(N_("problem %(problem)r is not in contest %(contest)r"),
+                       problem=problem, contest=contest.slug)
     return link.problem_id, link.label
 
 

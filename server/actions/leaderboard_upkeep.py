@@ -37,6 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.actions.base import unit_of_work
 from server.actions.errors import NotFound
+from server.i18n import N_
 from server.leaderboard_index import BoardKey, Entry, IndexNotBuilt
 from server.models import Leaderboard, LeaderboardEntry
 from server.services import Services
@@ -118,7 +119,7 @@ async def _rebuild_locked(services: Services, board_id: int) -> int:
         board = await session.get(Leaderboard, board_id)
     if board is None:
         await services.leaderboard_index.drop(board_id)
-        raise NotFound(f"leaderboard {board_id} does not exist")
+        raise NotFound(N_("leaderboard %(board_id)s does not exist"), board_id=board_id)
     return await services.leaderboard_index.replace(
         board_key(board), _all_rows(services, board_id), name=board.slug, about=describe(board))
 
@@ -217,4 +218,4 @@ async def read_indexed(services: Services, board: Leaderboard,
                     count = await _rebuild_locked(services, key.id)
                     log.info("leaderboard %s: index rebuilt from the database (%d entries)",
                              board.slug, count)
-    raise NotFound(f"leaderboard {board.slug!r} is being deleted")
+    raise NotFound(N_("leaderboard %(board)r is being deleted"), board=board.slug)

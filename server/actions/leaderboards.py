@@ -56,6 +56,7 @@ from server.actions.leaderboard_upkeep import (
     writing,
 )
 from server.components import Verdict
+from server.i18n import N_
 from server.leaderboard_index import RankedEntry
 from server.models import (
     Contest,
@@ -137,10 +138,11 @@ def _validate(sort_order: str, reset_period: str, update_mode: str,
                                   (reset_period, RESET_PERIODS, "reset_period"),
                                   (update_mode, UPDATE_MODES, "update_mode")):
         if value not in allowed:
-            raise Invalid(f"{field} must be one of {', '.join(allowed)}, not {value!r}",
+            raise Invalid(N_("%(field_name)s must be one of %(choices)s, not %(value2)r"),
+                          field_name=field, choices=', '.join(allowed), value2=value,
                           field=field)
     if max_entries is not None and max_entries < 1:
-        raise Invalid("max_entries must be at least 1", field="max_entries")
+        raise Invalid(N_("max_entries must be at least 1"), field="max_entries")
 
 
 async def _board(session: AsyncSession, ref: int | str | Leaderboard, *,
@@ -157,10 +159,10 @@ async def _board(session: AsyncSession, ref: int | str | Leaderboard, *,
         if board is not None:
             return board
         if isinstance(ref, int):
-            raise NotFound(f"leaderboard {ref} does not exist")
+            raise NotFound(N_("leaderboard %(ref)s does not exist"), ref=ref)
     board = (await session.exec(query.where(Leaderboard.slug == ref))).first()
     if board is None:
-        raise NotFound(f"leaderboard {ref!r} does not exist")
+        raise NotFound(N_("leaderboard %(ref)r does not exist"), ref=ref)
     return board
 
 
@@ -178,10 +180,11 @@ async def create_leaderboard(
 ) -> Leaderboard:
     _validate(sort_order, reset_period, update_mode, max_entries)
     if not slug or slug.isdigit() or not all(c.isalnum() or c in "-_." for c in slug):
-        raise Invalid("slug must be letters, digits, '-', '_' or '.', and not only digits",
+        raise Invalid(N_("slug must be letters, digits, '-', '_' or '.', and not only digits"),
                       field="slug")
     now = utcnow()
-    async with unit_of_work(services, conflict=f"leaderboard {slug!r} already exists") as session:
+    async with unit_of_work(services, conflict=(N_("leaderboard %(slug)r already exists"),
+                                                {"slug": slug})) as session:
         board = Leaderboard(slug=slug, title=title or slug, sort_order=sort_order,
                             reset_period=reset_period, update_mode=update_mode,
                             max_entries=max_entries, public=public,
@@ -252,7 +255,8 @@ async def remove_player(services: Services, ref: int | str, player: str, *,
         session, board = write.session, write.board
         entry = await session.get(_E, (board.id, player))
         if entry is None or _stale(board, utcnow()):
-            raise NotFound(f"player {player!r} is not on leaderboard {board.slug!r}")
+            raise NotFound(N_("player %(player)r is not on leaderboard %(board)r"),
+                           player=player, board=board.slug)
         await session.delete(entry)
         audit(session, actor=actor, action="leaderboard.remove_player",
               object_type="leaderboard", object_id=board.id,
@@ -296,18 +300,20 @@ def _better(board: Leaderboard, new: float, old: float) -> bool:
 def _check_score(player: object, score: object) -> float:
     """The score as a float, or Invalid: finite, and exactly what was given."""
     if not isinstance(player, str) or not 1 <= len(player) <= 128:
-        raise Invalid("a player is 1 to 128 characters", field="player")
+        raise Invalid(N_("a player is 1 to 128 characters"), field="player")
     if isinstance(score, bool) or not isinstance(score, (int, float)):
-        raise Invalid(f"score of {player!r} is not a number", field="score")
+        raise Invalid(N_("score of %(player)r is not a number"), player=player, field="score")
     try:
         value = float(score)
     except OverflowError:
         value = math.inf
     if not math.isfinite(value):
-        raise Invalid(f"score of {player!r} is not a finite number", field="score")
+        raise Invalid(N_("score of %(player)r is not a finite number"),
+                      player=player, field="score")
     if isinstance(score, int) and value != score:
-        raise Invalid(f"score of {player!r} is an integer beyond 2**53 that a double cannot "
-                      f"hold exactly ({score})", field="score")
+        raise Invalid(N_("score of %(player)r is an integer beyond 2**53 that a double cannot hold "
+                         "exactly (%(score)s)"),
+                      player=player, score=score, field="score")
     return value + 0.0  # -0.0 is 0.0
 
 
@@ -325,16 +331,18 @@ async def submit_scores(
     rank, or None where the cap dropped it.
     """
     if not scores:
-        raise Invalid("no scores given", field="scores")
+        raise Invalid(N_("no scores given"), field="scores")
     if len(scores) > MAX_BATCH:
-        raise Invalid(f"at most {MAX_BATCH} scores per batch", field="scores")
+        raise Invalid(N_("at most %(max_batch)s scores per batch"),
+                      max_batch=MAX_BATCH, field="scores")
     checked = [(player, _check_score(player, score)) for player, score in scores]
     async with _write(services, ref) as write:
         session, board = write.session, write.board
         now = utcnow()  # under the lock: a later writer of this board has a later time
         how = mode or board.update_mode
         if how not in UPDATE_MODES:
-            raise Invalid(f"update mode must be one of {', '.join(UPDATE_MODES)}", field="mode")
+            raise Invalid(N_("update mode must be one of %(choices)s"),
+                          choices=', '.join(UPDATE_MODES), field="mode")
         if _stale(board, now):
             await _empty(session, board, now, actor=actor, reason=board.reset_period)
             write.whole = True
@@ -358,8 +366,9 @@ async def submit_scores(
             if how == "increment":
                 new = row[0] + score
                 if not math.isfinite(new):
-                    raise Invalid(f"the increment of {player!r} would take the score past the "
-                                  "largest double", field="score")
+                    raise Invalid(N_("the increment of %(player)r would take the score past the "
+                                     "largest double"),
+                                  player=player, field="score")
             elif how == "best":
                 new = score if _better(board, score, row[0]) else row[0]
             else:
@@ -427,7 +436,8 @@ def _reverse_order(session: AsyncSession, board: Leaderboard) -> list[Any]:
 
 def _page(value: int, what: str) -> int:
     if not 1 <= value <= MAX_PAGE:
-        raise Invalid(f"{what} must be between 1 and {MAX_PAGE}", field=what)
+        raise Invalid(N_("%(what)s must be between 1 and %(max_page)s"),
+                      what=what, max_page=MAX_PAGE, field=what)
     return value
 
 
@@ -453,7 +463,7 @@ async def by_rank(services: Services, ref: int | str | Leaderboard, start: int, 
                   ) -> list[RankedEntry]:
     """Entries at positions ``start`` to ``end`` (1-based, inclusive) of the order."""
     if start < 1 or end < start:
-        raise Invalid("need 1 <= start <= end", field="start")
+        raise Invalid(N_("need 1 <= start <= end"), field="start")
     _page(end - start + 1, "end - start + 1")
     board, stale = await _readable(services, ref)
     if stale:
@@ -472,12 +482,14 @@ async def players_around(services: Services, ref: int | str | Leaderboard, playe
                          range_: int = 5) -> list[RankedEntry]:
     """The player's entry with up to ``range_`` entries before and after it."""
     if not 0 <= range_ <= MAX_PAGE // 2:
-        raise Invalid(f"range must be between 0 and {MAX_PAGE // 2}", field="range")
+        raise Invalid(N_("range must be between 0 and %(value)s"),
+                      value=MAX_PAGE // 2, field="range")
     board, stale = await _readable(services, ref)
     rows = [] if stale else await read_indexed(
         services, board, lambda key: services.leaderboard_index.around(key, player, range_))
     if not rows:
-        raise NotFound(f"player {player!r} is not on leaderboard {board.slug!r}")
+        raise NotFound(N_("player %(player)r is not on leaderboard %(board)r"),
+                       player=player, board=board.slug)
     return rows
 
 

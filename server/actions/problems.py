@@ -11,6 +11,7 @@ from server.actions.base import audit, contest_by_ref, publish, unit_of_work
 from server.actions.contests import add_contest_problem
 from server.actions.errors import Conflict, Invalid
 from server.actions.judging import blob_store
+from server.i18n import N_
 from server.models import ContestProblem, Problem, TestCase, TestGroup, User
 from server.services import Services
 
@@ -32,7 +33,7 @@ class ImportReport:
 def _slug(name: str) -> str:
     slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:64]
     if not slug:
-        raise Invalid(f"cannot make a slug from {name!r}", field="slug")
+        raise Invalid(N_("cannot make a slug from %(name)r"), name=name, field="slug")
     return slug
 
 
@@ -60,8 +61,8 @@ async def import_package(
     if package.custom_validator or "interactive" in package.types:
         checker = "custom"
         if not package.output_validators:
-            raise Invalid("the package judges output with its own validator and has none "
-                          "(output_validators/ or output_validator/)",
+            raise Invalid(N_("the package judges output with its own validator and has none "
+                          "(output_validators/ or output_validator/)"),
                           field="output_validators")
         from judges.verify import program_archive
 
@@ -72,7 +73,8 @@ async def import_package(
     else:
         checker = "tokens"
     if checker != "custom" and checker not in services.plugins.checkers:
-        raise Invalid(f"no checker named {checker!r} is loaded", field="checker")
+        raise Invalid(N_("no checker named %(checker)r is loaded"),
+                      checker=checker, field="checker")
     limits = package.limits
     time_limit = limits.time_limit
     if time_limit is None:
@@ -110,9 +112,10 @@ async def import_package(
         tags=list(package.keywords), source=package.source or "",
         license=package.license, external_id=package.uuid,
     )
-    async with unit_of_work(services, conflict=f"problem {slug!r} already exists") as session:
+    async with unit_of_work(services, conflict=(N_("problem %(slug)r already exists"),
+                                                {"slug": slug})) as session:
         if (await session.exec(select(Problem.id).where(Problem.slug == slug))).first():
-            raise Conflict(f"problem {slug!r} already exists")
+            raise Conflict(N_("problem %(slug)r already exists"), slug=slug)
         session.add(problem)
         await session.flush()
         group_ids: dict[str, int] = {}

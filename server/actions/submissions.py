@@ -21,6 +21,7 @@ from server.actions.leaderboards import feed_practice
 from server.actions.queueing import enqueue_submission, fresh_pending
 from server.actions.standings import refresh_soon, refresh_teams
 from server.components import ProblemInfo, TeamInfo, Verdict, VerdictEvent
+from server.i18n import N_
 from server.models import (
     Contest,
     ContestLanguage,
@@ -52,17 +53,20 @@ STAFF = {Role.ADMIN.value, Role.ORGANIZER.value, Role.JURY.value}
 
 def _check_files(files: Mapping[str, bytes]) -> None:
     if not files:
-        raise Invalid("a submission needs at least one source file", field="files")
+        raise Invalid(N_("a submission needs at least one source file"), field="files")
     if len(files) > MAX_FILES:
-        raise Invalid(f"at most {MAX_FILES} files per submission", field="files")
+        raise Invalid(N_("at most %(max_files)s files per submission"),
+                      max_files=MAX_FILES, field="files")
     total = 0
     for name, content in files.items():
         if not FILENAME_RE.match(name):
-            raise Invalid(f"file name {name!r} is not allowed (letters, digits, _ . + -)",
+            raise Invalid(N_("file name %(name)r is not allowed (letters, digits, _ . + -)"),
+                          name=name,
                           field="files")
         total += len(content)
     if total > MAX_SOURCE_BYTES:
-        raise Invalid(f"the source is {total} bytes; the limit is {MAX_SOURCE_BYTES}",
+        raise Invalid(N_("the source is %(total)s bytes; the limit is %(max_source_bytes)s"),
+                      total=total, max_source_bytes=MAX_SOURCE_BYTES,
                       field="files")
 
 
@@ -96,27 +100,28 @@ async def submit(
     """
     _check_files(files)
     if at is not None and not trusted:
-        raise Forbidden("only trusted callers may set the submission time")
+        raise Forbidden(N_("only trusted callers may set the submission time"))
     now = at or utcnow()
     is_staff = trusted or (user is not None and user.role in STAFF)
     async with unit_of_work(services) as session:
         the_contest = await contest_by_ref(session, contest)
         team = await get_or_404(session, Team, team_id, "team")
         if team.contest_id != the_contest.id:
-            raise NotFound(f"team {team_id} is not in contest {the_contest.slug!r}")
+            raise NotFound(N_("team %(team_id)s is not in contest %(contest)r"),
+                           team_id=team_id, contest=the_contest.slug)
         if not is_staff:
             if user is None:
-                raise Forbidden("log in to submit")
+                raise Forbidden(N_("log in to submit"))
             member = (await session.exec(select(TeamMember).where(
                 TeamMember.team_id == team_id, TeamMember.user_id == user.id))).first()
             if member is None:
-                raise Forbidden("you are not a member of this team")
+                raise Forbidden(N_("you are not a member of this team"))
             if not team.is_active:
-                raise Forbidden("your team is waiting for an organizer's approval")
+                raise Forbidden(N_("your team is waiting for an organizer's approval"))
             if not the_contest.is_practice and not (
                 the_contest.start_at <= now < the_contest.end_at
             ):
-                raise Forbidden("the contest is not running")
+                raise Forbidden(N_("the contest is not running"))
         query = select(ContestProblem).where(ContestProblem.contest_id == the_contest.id)
         if isinstance(problem, int):
             query = query.where(ContestProblem.problem_id == problem)
@@ -124,12 +129,14 @@ async def submit(
             query = query.where(ContestProblem.label == problem)
         link = (await session.exec(query)).first()
         if link is None:
-            raise NotFound(f"problem {problem!r} is not in contest {the_contest.slug!r}")
+            raise NotFound(N_("problem %(problem)r is not in contest %(contest)r"),
+                           problem=problem, contest=the_contest.slug)
         if language not in services.plugins.languages:
-            raise Invalid(f"no language named {language!r}", field="language")
+            raise Invalid(N_("no language named %(language)r"), language=language, field="language")
         enabled = await session.get(ContestLanguage, (the_contest.id, language))
         if enabled is None:
-            raise Invalid(f"language {language!r} is not enabled for this contest",
+            raise Invalid(N_("language %(language)r is not enabled for this contest"),
+                          language=language,
                           field="language")
         pending = await fresh_pending(session, team_id)
         submission = Submission(
@@ -188,9 +195,9 @@ async def record_verdict(
     try:
         verdict = Verdict(verdict)
     except ValueError:
-        raise Invalid(f"unknown verdict {verdict!r}", field="verdict") from None
+        raise Invalid(N_("unknown verdict %(verdict)r"), verdict=verdict, field="verdict") from None
     if score is not None and not 0.0 <= score <= 1.0:
-        raise Invalid("score must be a fraction between 0 and 1", field="score")
+        raise Invalid(N_("score must be a fraction between 0 and 1"), field="score")
     try:
         async with unit_of_work(services) as session:
             judging = None
@@ -203,15 +210,18 @@ async def record_verdict(
                 Contest, col(Contest.id) == Submission.contest_id).where(
                 Submission.id == submission_id))).first()
             if found is None:
-                raise NotFound(f"submission {submission_id!r} does not exist")
+                raise NotFound(N_("submission %(submission_id)r does not exist"),
+                               submission_id=submission_id)
             submission, contest = found
             # The submission's judgings so far (a few at most): is a rejudge's the current one?
             others = list(await session.exec(select(Judging).where(
                 Judging.submission_id == submission_id)))
             if judging is not None:  # a rejudge's pending judging, claimed by this job
                 if judging.submission_id != submission_id:
-                    raise Invalid(f"job {job_key!r} judges submission {judging.submission_id}, "
-                                  f"not {submission_id}", field="submission_id")
+                    raise Invalid(N_("job %(job_key)r judges submission %(judging_submission_id)s, "
+                                     "not %(submission_id)s"),
+                                  job_key=job_key, judging_submission_id=judging.submission_id,
+                                  submission_id=submission_id, field="submission_id")
                 current = not any(  # unless a later rejudge replaced it
                     j.id > judging.id and j.rejudging_id is not None  # type: ignore[operator]
                     for j in others)

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server.actions.base import audit, contest_by_ref, emit, get_or_404, publish, unit_of_work
 from server.actions.errors import Conflict, Invalid, NotFound
 from server.actions.standings import refresh_teams
+from server.i18n import N_
 from server.models import (
     Affiliation,
     Contest,
@@ -41,7 +42,8 @@ __all__ = [
 def _name(value: str, field: str = "name", limit: int = 128) -> str:
     value = value.strip()
     if not value or len(value) > limit:
-        raise Invalid(f"{field} must be 1-{limit} characters", field=field)
+        raise Invalid(N_("%(field_name)s must be 1-%(limit)s characters"),
+                      field_name=field, limit=limit, field=field)
     return value
 
 
@@ -55,8 +57,8 @@ async def create_affiliation(
     actor: User | None = None,
 ) -> Affiliation:
     if country is not None and (len(country) != 3 or not country.isalpha()):
-        raise Invalid("country must be an ISO 3166-1 alpha-3 code", field="country")
-    async with unit_of_work(services, conflict="an affiliation with this id exists") as session:
+        raise Invalid(N_("country must be an ISO 3166-1 alpha-3 code"), field="country")
+    async with unit_of_work(services, conflict=N_("an affiliation with this id exists")) as session:
         affiliation = await add_affiliation(session, name=name, short_name=short_name,
                                             country=country, external_id=external_id,
                                             actor=actor)
@@ -76,8 +78,10 @@ async def create_group(
     actor: User | None = None,
 ) -> Group:
     if kind not in {k.value for k in GroupKind}:
-        raise Invalid(f"kind must be one of {', '.join(k.value for k in GroupKind)}", field="kind")
-    async with unit_of_work(services, conflict=f"group {name!r} already exists") as session:
+        raise Invalid(N_("kind must be one of %(choices)s"),
+                      choices=', '.join(k.value for k in GroupKind), field="kind")
+    async with unit_of_work(services, conflict=(N_("group %(name)r already exists"),
+                                                {"name": name})) as session:
         contest_id = (await contest_by_ref(session, contest)).id if contest is not None else None
         if parent_id is not None:
             await get_or_404(session, Group, parent_id, "parent group")
@@ -123,7 +127,8 @@ async def _join(session, contest: Contest, team: Team, user_id: int, captain: bo
     existing = (await session.exec(select(TeamMember).where(
         TeamMember.contest_id == contest.id, TeamMember.user_id == user_id))).first()
     if existing is not None:
-        raise Conflict(f"user {user_id} is already in a team of contest {contest.slug!r}")
+        raise Conflict(N_("user %(user_id)s is already in a team of contest %(contest)r"),
+                       user_id=user_id, contest=contest.slug)
     session.add(TeamMember(contest_id=contest.id, team_id=team.id, user_id=user_id,
                            is_captain=captain))
 
@@ -142,7 +147,8 @@ async def create_team(
     actor: User | None = None,
 ) -> Team:
     """A team in a contest, with its groups and members (the first member is the captain)."""
-    async with unit_of_work(services, conflict=f"team {name!r} already exists") as session:
+    async with unit_of_work(services, conflict=(N_("team %(name)r already exists"),
+                                                {"name": name})) as session:
         contest = await contest_by_ref(session, contest_ref)
         team = await add_team(session, contest, name=name, display_name=display_name,
                               affiliation_id=affiliation_id, group_ids=group_ids,
@@ -170,7 +176,8 @@ async def add_team(session: AsyncSession, contest: Contest, *, name: str,
     for group_id in dict.fromkeys(group_ids):
         group = await get_or_404(session, Group, group_id, "group")
         if group.contest_id not in (None, contest.id):
-            raise Invalid(f"group {group_id} belongs to another contest", field="group_ids")
+            raise Invalid(N_("group %(group_id)s belongs to another contest"),
+                          group_id=group_id, field="group_ids")
         session.add(TeamGroup(team_id=team.id, group_id=group_id))
     for position, user_id in enumerate(dict.fromkeys(member_ids)):
         await _join(session, contest, team, user_id, captain=position == 0)
@@ -217,7 +224,8 @@ async def update_team(
 ) -> Team:
     """Change a team's names, hidden flag, affiliation (None: none) or groups (the full set);
     a field left out keeps its value. The contest's standings follow."""
-    async with unit_of_work(services, conflict=f"team {name!r} already exists") as session:
+    async with unit_of_work(services, conflict=(N_("team %(name)r already exists"),
+                                                {"name": name})) as session:
         team = await get_or_404(session, Team, team_id, "team")
         contest = await get_or_404(session, Contest, team.contest_id, "contest")
         changes = await change_team(session, contest, team, name=name,
@@ -268,7 +276,8 @@ async def change_team(
             for group_id in wanted:
                 group = await get_or_404(session, Group, group_id, "group")
                 if group.contest_id not in (None, contest.id):
-                    raise Invalid(f"group {group_id} belongs to another contest",
+                    raise Invalid(N_("group %(group_id)s belongs to another contest"),
+                                  group_id=group_id,
                                   field="group_ids")
             for link in links:
                 await session.delete(link)
@@ -294,7 +303,8 @@ async def remove_team_member(
         member = (await session.exec(select(TeamMember).where(
             TeamMember.team_id == team_id, TeamMember.user_id == user_id))).first()
         if member is None:
-            raise NotFound(f"user {user_id} is not in team {team.name!r}")
+            raise NotFound(N_("user %(user_id)s is not in team %(team_name)r"),
+                           user_id=user_id, team_name=team.name)
         await session.delete(member)
         await session.flush()
         if member.is_captain:

@@ -14,7 +14,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.actions.base import audit, get_or_404, publish, unit_of_work
-from server.i18n import available_locales
+from server.i18n import N_, available_locales
 from server.actions.errors import Invalid, NotFound
 from server.models import ApiToken, Role, User, utcnow
 from server.services import Services
@@ -49,7 +49,8 @@ def hash_password(password: str) -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise Invalid(f"password must have at least {MIN_PASSWORD} characters", field="password")
+        raise Invalid(N_("password must have at least %(min_password)s characters"),
+                      min_password=MIN_PASSWORD, field="password")
 
 
 async def create_user(
@@ -65,18 +66,20 @@ async def create_user(
 ) -> User:
     if not USERNAME_RE.match(username):
         raise Invalid(
-            "username must be 2-64 letters, digits, '_', '.' or '-'", field="username"
+            N_("username must be 2-64 letters, digits, '_', '.' or '-'"), field="username"
         )
     if role not in {r.value for r in Role}:
         raise Invalid(
-            f"role must be one of {', '.join(r.value for r in Role)}", field="role"
+            N_("role must be one of %(choices)s"),
+            choices=', '.join(r.value for r in Role), field="role"
         )
     if password is not None:
         _check_password(password)
         password_hash = _hasher.hash(password)
     elif password_hash is not None and not password_hash.startswith("$argon2"):
-        raise Invalid("password_hash must be an argon2 hash", field="password")
-    async with unit_of_work(services, conflict=f"user {username!r} already exists") as session:
+        raise Invalid(N_("password_hash must be an argon2 hash"), field="password")
+    async with unit_of_work(services, conflict=(N_("user %(username)r already exists"),
+                                                {"username": username})) as session:
         user = await add_user(session, username, password_hash=password_hash, role=role,
                               display_name=display_name, email=email, actor=actor)
     await publish(services, "user.created", {"id": user.id, "username": username})
@@ -159,7 +162,7 @@ async def get_user(services: Services, username: str) -> User:
     async with services.db.session() as session:
         user = (await session.exec(select(User).where(User.username == username))).first()
     if user is None:
-        raise NotFound(f"user {username!r} does not exist")
+        raise NotFound(N_("user %(username)r does not exist"), username=username)
     return user
 
 
@@ -180,19 +183,20 @@ async def update_user(
 
     Who may change what (only an admin makes or unmakes admins) is the caller's check."""
     if role is not None and role not in {r.value for r in Role}:
-        raise Invalid(f"role must be one of {', '.join(r.value for r in Role)}", field="role")
+        raise Invalid(N_("role must be one of %(choices)s"),
+                      choices=', '.join(r.value for r in Role), field="role")
     if display_name is not None:
         display_name = display_name.strip()
         if not display_name or len(display_name) > 128:
-            raise Invalid("display name must be 1-128 characters", field="display_name")
+            raise Invalid(N_("display name must be 1-128 characters"), field="display_name")
     if email is not None:
         email = email.strip()
         if email and ("@" not in email or len(email) > 255):
-            raise Invalid("enter a valid e-mail address (or leave it empty)", field="email")
+            raise Invalid(N_("enter a valid e-mail address (or leave it empty)"), field="email")
     if timezone and timezone not in zoneinfo.available_timezones():
-        raise Invalid("unknown time zone", field="timezone")
+        raise Invalid(N_("unknown time zone"), field="timezone")
     if locale and locale not in available_locales():
-        raise Invalid("unknown language", field="locale")
+        raise Invalid(N_("unknown language"), field="locale")
     async with unit_of_work(services) as session:
         user = await get_or_404(session, User, user_id, "user")
         changes: dict[str, object] = {}

@@ -35,7 +35,9 @@ def test_page_strings_are_extracted() -> None:
     for text in ("Log in", "Create my account", "Your team", "Join code",
                  "Too many failed logins. Try again in %(n)d minute(s).",
                  "Wrong answer", "Judge error",  # names in a table (N_)
-                 "%(num)d try", "frozen: later results are pending"):  # the live board
+                 "%(num)d try", "frozen: later results are pending",  # the live board
+                 "this invite code is not valid",  # the actions' errors (N_)
+                 "user %(username)r does not exist", "team %(name)r already exists"):
         assert text in messages, text
     assert any(f.startswith("themes/default/templates/admin/") for fs in messages.values()
                for f in fs)
@@ -129,3 +131,27 @@ async def test_messages_made_before_the_page_follow_the_viewers_language(
     assert "Kontoen er lagret." in page.text
     home = await client.get("/", headers={**HTML, "accept-language": "en"})
     assert '<html lang="nb">' in home.text
+
+
+async def test_an_actions_error_is_shown_in_the_viewers_language(
+        client: Any, norwegian: Path) -> None:
+    """The actions' messages are msgids with parameters, translated when raised in a request
+    (the command line and the API keep English where no catalog applies)."""
+    from server.actions.errors import Invalid
+    from tests.web import form_post
+
+    catalog = Catalog(locale="nb")
+    catalog.add("password must have at least %(min_password)s characters",
+                "passordet må ha minst %(min_password)s tegn")
+    with (norwegian / "nb" / "LC_MESSAGES" / "messages.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    i18n.translations.cache_clear()
+    client.headers["accept-language"] = "nb"
+    data = {"username": "kari", "display_name": "Kari", "password": "short",
+            "password2": "short"}
+    page = await form_post(client, "/register", data, token_from="/register")
+    assert page.status_code == 400 and "passordet må ha minst 8 tegn" in page.text
+    error = Invalid("password must have at least %(min_password)s characters", min_password=8)
+    assert str(error) == error.message == "password must have at least 8 characters"  # en
+    assert (error.msgid, error.params) == (
+        "password must have at least %(min_password)s characters", {"min_password": 8})
