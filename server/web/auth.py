@@ -12,6 +12,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from sqlmodel import select
 
 from server.actions import user_for_token
+from server.i18n import gettext as _
 from server.models import Contest, Role, TeamMember, User, Visibility
 from server.services import Services
 
@@ -62,12 +63,12 @@ async def current_user(request: Request, *, allow_session: bool = True) -> User 
     user: User | None = None
     header = request.headers.get("authorization", "")
     if header:
-        scheme, _, token = header.partition(" ")
+        scheme, _sep, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthorizedException("use 'Authorization: Bearer <token>'")
+            raise NotAuthorizedException(_("use 'Authorization: Bearer <token>'"))
         user = await user_for_token(services, token.strip())
         if user is None:
-            raise NotAuthorizedException("invalid or expired token")
+            raise NotAuthorizedException(_("invalid or expired token"))
     elif allow_session and "session" in request.scope and request.session.get("user_id"):
         async with services.db.read() as session:
             user = await session.get(User, request.session["user_id"])
@@ -83,18 +84,19 @@ def is_staff(user: User | None) -> bool:
 
 def require_user(user: User | None) -> User:
     if user is None:
-        raise NotAuthorizedException("authentication required")
+        raise NotAuthorizedException(_("authentication required"))
     return user
 
 
 def _role_guard(roles: frozenset[str], refusal: str) -> Any:
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any],
+                    _handler: BaseRouteHandler) -> None:
         # The route's own user dependency decides how (token only for the API, token or
         # session for pages); guards run before the body is read.
         allow_session = not connection.scope["path"].startswith("/api/")
         user = await current_user(connection, allow_session=allow_session)  # type: ignore[arg-type]
         if user is None:
-            raise NotAuthorizedException("authentication required")
+            raise NotAuthorizedException(_("authentication required"))
         if user.role not in roles:
             raise PermissionDeniedException(refusal)
 

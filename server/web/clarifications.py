@@ -228,7 +228,8 @@ async def jury_answer(request: Request, slug: FromPath[str], clar_id: FromPath[i
     async with services_of(request).db.read() as session:
         question = await session.get(Clarification, clar_id)
     if question is None or question.contest_id != contest.id:
-        raise NotFoundException(f"clarification {clar_id} does not exist")
+        raise NotFoundException(_("clarification %(clar_id)s does not exist")
+                                % {"clar_id": clar_id})
     try:
         await clar_actions.answer_clarification(
             services_of(request), clar_id, body=form.get("body", ""), actor=me,

@@ -107,9 +107,9 @@ async def visible_contest(request: Request, slug: str, user: User | None) -> Con
         try:
             contest = await contest_by_ref(session, slug)
         except actions.NotFound:
-            raise NotFoundException(f"contest {slug!r} does not exist") from None
+            raise NotFoundException(_("contest %(slug)r does not exist") % {"slug": slug}) from None
     if not await can_see_contest(services, contest, user):
-        raise NotFoundException(f"contest {slug!r} does not exist")
+        raise NotFoundException(_("contest %(slug)r does not exist") % {"slug": slug})
     return contest
 
 
@@ -144,7 +144,7 @@ async def _problem_links(request: Request, contest: Contest) -> list[tuple[Conte
 async def _problem(request: Request, contest: Contest, label: str, user: User | None
                    ) -> tuple[ContestProblem, Problem]:
     if not _problems_open(contest, user):
-        raise NotFoundException(f"problem {label!r} does not exist")
+        raise NotFoundException(_("problem %(label)r does not exist") % {"label": label})
     async with services_of(request).db.read() as session:
         found = (await session.exec(
             select(ContestProblem, Problem)
@@ -152,7 +152,7 @@ async def _problem(request: Request, contest: Contest, label: str, user: User | 
             .where(ContestProblem.contest_id == contest.id, ContestProblem.label == label)
         )).first()
     if found is None:
-        raise NotFoundException(f"problem {label!r} does not exist")
+        raise NotFoundException(_("problem %(label)r does not exist") % {"label": label})
     return found
 
 
@@ -311,11 +311,12 @@ async def statement_pdf(request: Request, slug: FromPath[str], label: FromPath[s
     contest = await visible_contest(request, slug, user)
     link, problem = await _problem(request, contest, label, user)
     if not problem.statement_pdf_hash:
-        raise NotFoundException(f"problem {label!r} has no PDF statement")
+        raise NotFoundException(_("problem %(label)r has no PDF statement") % {"label": label})
     try:
         data = blob_store(services_of(request)).path(problem.statement_pdf_hash).read_bytes()
     except (OSError, ValueError):
-        raise NotFoundException(f"the PDF statement of problem {label!r} is missing") from None
+        raise NotFoundException(_("the PDF statement of problem %(label)r is missing")
+                                % {"label": label}) from None
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{contest.slug}-{link.label}.pdf")
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{name}"',
@@ -548,12 +549,14 @@ async def _own_submission(request: Request, contest: Contest, submission_id: int
     """The submission if the user is staff or in its team; 404 otherwise."""
     rows = await _rows(request, contest, submission_ids=[submission_id])
     if not rows:
-        raise NotFoundException(f"submission {submission_id} does not exist")
+        raise NotFoundException(_("submission %(submission_id)s does not exist")
+                                % {"submission_id": submission_id})
     row = rows[0]
     if not is_staff(user):
         team_id = await team_of(services_of(request), contest.id, user)  # type: ignore[arg-type]
         if team_id is None or team_id != row.submission.team_id:
-            raise NotFoundException(f"submission {submission_id} does not exist")
+            raise NotFoundException(_("submission %(submission_id)s does not exist")
+                                    % {"submission_id": submission_id})
     return row
 
 

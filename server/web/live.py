@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field
 from server import actions
 from server.actions import freeze
 from server.actions.base import contest_by_ref
+from server.i18n import gettext as _
 from server.models import Contest
 from server.plugins import PluginError
 from server.scoreboard.live import SNAPSHOT_BASE, parse_header
@@ -82,7 +83,7 @@ async def _contest(services: Any, slug: str, user: Any) -> Contest | None:
 
 def _view(view: str, user: Any) -> str:
     if view not in ("public", "jury"):
-        raise ValidationException("view must be public or jury")
+        raise ValidationException(_("view must be public or jury"))
     if view == "jury":
         require_staff(user)
     return view
@@ -120,7 +121,7 @@ async def scoreboard_page(request: Request, slug: FromPath[str], user: CurrentUs
     from server.web.pages import render
 
     if theme is not None and theme not in request.app.state.themes.themes:
-        raise ValidationException(f"no theme named {theme!r}")
+        raise ValidationException(_("no theme named %(theme)r") % {"theme": theme})
     services = services_of(request)
     anonymous = view == "public" and user is None
     fast = await services.live.public_state(slug) if anonymous else None
@@ -130,7 +131,7 @@ async def scoreboard_page(request: Request, slug: FromPath[str], user: CurrentUs
     else:
         found = await _contest(services, slug, user)
         if found is None:
-            raise NotFoundException(f"contest {slug!r} does not exist")
+            raise NotFoundException(_("contest %(slug)r does not exist") % {"slug": slug})
         contest = found
         view = _view(view, user)
         html, error = await board_html(request, contest, view)
@@ -240,7 +241,7 @@ async def _listen_to_contest(state: Any, channels: ChannelsPlugin, names: list[s
 
 async def _drain(keeper: Any) -> None:
     """The keeper subscriber's messages are not for anyone: drop them as they come."""
-    async for _ in keeper.iter_events():
+    async for _event in keeper.iter_events():
         pass
 
 

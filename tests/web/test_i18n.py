@@ -155,3 +155,15 @@ async def test_an_actions_error_is_shown_in_the_viewers_language(
     assert str(error) == error.message == "password must have at least 8 characters"  # en
     assert (error.msgid, error.params) == (
         "password must have at least %(min_password)s characters", {"min_password": 8})
+
+
+async def test_an_error_page_is_in_the_viewers_language(client: Any, norwegian: Path) -> None:
+    catalog = Catalog(locale="nb")
+    catalog.add("contest %(slug)r does not exist", "konkurransen %(slug)r finnes ikke")
+    with (norwegian / "nb" / "LC_MESSAGES" / "messages.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    i18n.translations.cache_clear()
+    page = await client.get("/contests/nope", headers={**HTML, "accept-language": "nb"})
+    assert page.status_code == 404 and "finnes ikke" in page.text
+    english = await client.get("/contests/nope", headers=HTML)
+    assert english.status_code == 404 and "does not exist" in english.text

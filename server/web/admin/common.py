@@ -11,6 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from server import actions
 from server.actions.base import contest_by_ref
+from server.i18n import gettext as _
 from server.models import Contest, User
 from server.web.auth import MANAGER_ROLES, STAFF_ROLES, current_user, services_of
 from server.web.pages import render
@@ -18,19 +19,20 @@ from server.web.pages import render
 __all__ = ["admin_contest", "render_admin", "require_manager", "staff_guard"]
 
 
-async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any],
+                      _handler: BaseRouteHandler) -> None:
     """401 without a login, 403 for contestants: admin pages are for jury, organizers, admins."""
     user = await current_user(connection)  # type: ignore[arg-type]
     if user is None:
-        raise NotAuthorizedException("log in as jury, organizer or admin to see this page")
+        raise NotAuthorizedException(_("log in as jury, organizer or admin to see this page"))
     if user.role not in STAFF_ROLES:
-        raise PermissionDeniedException("jury, organizers and admins only")
+        raise PermissionDeniedException(_("jury, organizers and admins only"))
 
 
 def require_manager(user: User | None) -> User:
     """Organizers and admins (the jury may look and judge, not change the contest)."""
     if user is None or user.role not in MANAGER_ROLES:
-        raise PermissionDeniedException("organizers and admins only")
+        raise PermissionDeniedException(_("organizers and admins only"))
     return user
 
 
@@ -39,7 +41,7 @@ async def admin_contest(request: Request, slug: str) -> Contest:
         try:
             return await contest_by_ref(session, slug)
         except actions.NotFound:
-            raise NotFoundException(f"contest {slug!r} does not exist") from None
+            raise NotFoundException(_("contest %(slug)r does not exist") % {"slug": slug}) from None
 
 
 async def render_admin(request: Request, template: str, *, contest: Contest | None = None,

@@ -315,7 +315,8 @@ async def contest_scoring_save(request: Request, slug: FromPath[str], user: Curr
     services = services_of(request)
     rule = services.plugins.scoring_rules.get(contest.scoring_rule)
     if rule is None:
-        raise NotFoundException(f"scoring rule {contest.scoring_rule!r} is not loaded")
+        raise NotFoundException(_("scoring rule %(rule)r is not loaded")
+                                % {"rule": contest.scoring_rule})
     form = await read_form(request)
     settings, errors = parse_schema_form(rule.Settings, form, prefix="scoring.")
     if settings is not None:
@@ -402,7 +403,7 @@ async def plugin_save(request: Request, slug: FromPath[str], name: FromPath[str]
     contest = await admin_contest(request, slug)
     services = services_of(request)
     if name not in services.plugins.info:
-        raise NotFoundException(f"no plugin named {name!r} is loaded")
+        raise NotFoundException(_("no plugin named %(name)r is loaded") % {"name": name})
     form = await read_form(request)
     schema = services.plugins.settings_schema(name)
     settings: dict[str, Any] | None = {}
@@ -863,7 +864,7 @@ async def _problem(request: Request, slug: str) -> Problem:
     async with services_of(request).db.read() as session:
         problem = (await session.exec(select(Problem).where(Problem.slug == slug))).first()
     if problem is None:
-        raise NotFoundException(f"problem {slug!r} does not exist")
+        raise NotFoundException(_("problem %(slug)r does not exist") % {"slug": slug})
     return problem
 
 

@@ -173,7 +173,8 @@ async def submission_page(request: Request, slug: FromPath[str], submission_id: 
     async with services.db.read() as session:
         submission = await session.get(Submission, submission_id)
         if submission is None or submission.contest_id != contest.id:
-            raise NotFoundException(f"submission {submission_id} is not in this contest")
+            raise NotFoundException(_("submission %(submission_id)s is not in this contest")
+                                    % {"submission_id": submission_id})
         team = await session.get(Team, submission.team_id)
         problem = await session.get(Problem, submission.problem_id)
         link = (await session.exec(select(ContestProblem).where(
@@ -278,7 +279,8 @@ async def rejudge_progress(request: Request, slug: FromPath[str], rejudging_id: 
     summary = next((s for s in await list_rejudgings(services_of(request), contest.id)  # type: ignore[arg-type]
                     if s.rejudging.id == rejudging_id), None)
     if summary is None:
-        raise NotFoundException(f"rejudging {rejudging_id} is not in this contest")
+        raise NotFoundException(_("rejudging %(rejudging_id)s is not in this contest")
+                                % {"rejudging_id": rejudging_id})
     return await render_admin(request, "admin/rejudge_row.html", contest=contest, r=summary)
 
 

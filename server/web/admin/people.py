@@ -48,9 +48,9 @@ def _check_role_change(actor: User, role: str, target: User | None = None) -> No
     if actor.role == Role.ADMIN.value:
         return
     if role == Role.ADMIN.value:
-        raise PermissionDeniedException("only an admin may create or promote an admin")
+        raise PermissionDeniedException(_("only an admin may create or promote an admin"))
     if target is not None and target.role == Role.ADMIN.value:
-        raise PermissionDeniedException("only an admin may change an admin's account")
+        raise PermissionDeniedException(_("only an admin may change an admin's account"))
 
 
 def _no_store(response: Response[str]) -> Response[str]:
@@ -148,7 +148,7 @@ async def _user_context(request: Request, user_id: int) -> dict[str, Any]:
     async with services_of(request).db.read() as session:
         target = await session.get(User, user_id)
         if target is None:
-            raise NotFoundException(f"user {user_id} does not exist")
+            raise NotFoundException(_("user %(user_id)s does not exist") % {"user_id": user_id})
         teams = list(await session.exec(
             select(Team, Contest).join(TeamMember, TeamMember.team_id == Team.id)  # type: ignore[arg-type]
             .join(Contest, Contest.id == Team.contest_id)  # type: ignore[arg-type]
@@ -355,7 +355,7 @@ async def _team_of(request: Request, contest: Contest, team_id: int) -> Team:
     async with services_of(request).db.read() as session:
         team = await session.get(Team, team_id)
     if team is None or team.contest_id != contest.id:
-        raise NotFoundException(f"team {team_id} is not in this contest")
+        raise NotFoundException(_("team %(team_id)s is not in this contest") % {"team_id": team_id})
     return team
 
 
