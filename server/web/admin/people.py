@@ -343,7 +343,7 @@ async def team_create(request: Request, slug: FromPath[str], user: CurrentUser) 
             member_ids=ids, hidden=form.flag("hidden"), actor=actor)
     except ActionError as exc:
         errors = errors_of(exc)
-        if "already in a team" in exc.message and GENERAL in errors:
+        if "already in a team" in exc.msgid and GENERAL in errors:
             errors = {"members": exc.message}
         return await _teams_page(request, contest, form=form, which="team", errors=errors,
                                  status_code=exc.status_code)
