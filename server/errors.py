@@ -20,7 +20,10 @@ class ActionError(Exception):
     def __init__(self, message: str, *, field: str | None = None, **params: object) -> None:
         text = i18n.gettext(message)
         if params:
-            text %= params
+            try:
+                text %= params
+            except (KeyError, TypeError, ValueError):  # a catalog entry with other placeholders
+                text = message % params
         super().__init__(text)
         self.message = text
         self.msgid = message

@@ -167,3 +167,16 @@ async def test_an_error_page_is_in_the_viewers_language(client: Any, norwegian: 
     assert page.status_code == 404 and "finnes ikke" in page.text
     english = await client.get("/contests/nope", headers=HTML)
     assert english.status_code == 404 and "does not exist" in english.text
+
+
+def test_a_translation_with_wrong_placeholders_falls_back_to_english(norwegian: Path) -> None:
+    from server.actions.errors import NotFound
+
+    catalog = Catalog(locale="nb")
+    catalog.add("user %(username)r does not exist", "brukeren %(navn)r finnes ikke")
+    with (norwegian / "nb" / "LC_MESSAGES" / "messages.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    i18n.translations.cache_clear()
+    with i18n.using_locale("nb"):
+        error = NotFound("user %(username)r does not exist", username="kari")
+    assert error.message == "user 'kari' does not exist"
