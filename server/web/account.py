@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 from sqlmodel import col, select
 
-from server import actions, i18n
+from server import actions
 from server.actions import accounts
 from server.errors import ActionError
 from server.i18n import available_locales, gettext as _
@@ -23,6 +23,7 @@ from server.web.auth import (
 )
 from server.web.forms import errors_of, flash, read_form, redirect, safe_next
 from server.web.contestant import visible_contest
+from server.web.locale import use_request_locale
 from server.web.pages import render
 from server.web.ratelimit import limiter_of
 
@@ -49,8 +50,7 @@ async def login_session(request: Request, user: User) -> None:
     is recorded by ``actions.authenticate``."""
     await _drop_session(request)
     request.set_session({"user_id": user.id, "locale": user.locale or ""})
-    i18n.set_locale(i18n.negotiate(request.headers.get("accept-language", ""), user.locale,
-                                   services_of(request).settings.default_locale))
+    use_request_locale(request.scope, user.locale)
     request.scope["podium_user"] = user  # type: ignore[typeddict-unknown-key]
 
 
@@ -190,8 +190,7 @@ async def account_save(request: Request, user: CurrentUser) -> Response[Any]:
                             errors=errors_of(exc), zones=_zones(),
                             locales=available_locales(), status_code=exc.status_code)
     request.session["locale"] = locale  # the next requests' language (server/web/locale.py)
-    i18n.set_locale(i18n.negotiate(request.headers.get("accept-language", ""), locale,
-                                   services_of(request).settings.default_locale))
+    use_request_locale(request.scope, locale)
     flash(request, _("Your account is saved."))
     return redirect(request, "/account")
 

@@ -42,8 +42,7 @@ from server.actions.base import contest_by_ref
 from server.actions.errors import ActionError
 from server.actions.judging import blob_store
 from server.actions.submissions import MAX_SOURCE_BYTES
-from server.i18n import N_
-from server.i18n import gettext as _
+from server.i18n import N_, gettext as _
 from server.models import (
     Announcement,
     Contest,

@@ -15,7 +15,19 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from server import i18n
 
-__all__ = ["LocaleMiddleware"]
+__all__ = ["LocaleMiddleware", "use_request_locale"]
+
+
+def use_request_locale(scope: Scope, saved: str | None) -> str:
+    """Negotiate the request's language (``saved``: the user's, if known) and make it the
+    current one; returns it."""
+    accept = next((value.decode("latin-1") for name, value in scope["headers"]
+                   if name == b"accept-language"), "")
+    settings = getattr(scope["app"].state, "settings", None)
+    fallback = settings.default_locale if settings is not None else i18n.DEFAULT_LOCALE
+    locale = i18n.negotiate(accept, saved, fallback)
+    i18n.set_locale(locale)
+    return locale
 
 
 class LocaleMiddleware:
@@ -25,10 +37,6 @@ class LocaleMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             session: Any = scope.get("session")
-            saved = session.get("locale") if isinstance(session, dict) else None
-            accept = next((value.decode("latin-1") for name, value in scope["headers"]
-                           if name == b"accept-language"), "")
-            settings = getattr(scope["app"].state, "settings", None)
-            fallback = settings.default_locale if settings is not None else i18n.DEFAULT_LOCALE
-            i18n.set_locale(i18n.negotiate(accept, saved, fallback))
+            use_request_locale(scope, session.get("locale") if isinstance(session, dict)
+                               else None)
         await self.app(scope, receive, send)

@@ -12,11 +12,11 @@ from markupsafe import Markup, escape
 from litestar.di import Provide
 from sqlmodel import col, select
 
-from server import i18n
 from server.models import Contest, User, utcnow
 from server.themes import ThemeEnvironments, template_filters
 from server.web.live import scoreboard_page
 from server.web.forms import pop_flashes
+from server.web.locale import use_request_locale
 from server.web.auth import (
     MANAGER_ROLES,
     current_page_user,
@@ -32,10 +32,7 @@ __all__ = ["page_router", "render", "render_error", "template_filters"]
 
 def _page_context(request: Request, user: User | None) -> dict[str, Any]:
     """What every page template gets: the CSRF token, flashed messages, the locale."""
-    locale = i18n.negotiate(request.headers.get("accept-language", ""),
-                            user.locale if user is not None else None,
-                            services_of(request).settings.default_locale)
-    i18n.set_locale(locale)
+    locale = use_request_locale(request.scope, user.locale if user is not None else None)
     token = ScopeState.from_scope(request.scope).csrf_token
     token = token if isinstance(token, str) else ""
     return {
