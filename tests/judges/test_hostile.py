@@ -473,11 +473,11 @@ def _compile_stopped_by_a_limit(result: JudgeResult, host: Host) -> None:
     # The compiler proper (cc1plus, a grandchild of runguard) dies of RLIMIT_CPU (g++ says so;
     # runguard's own CPU account may not reach the limit then: its total is just short), or,
     # on a faster machine, reaches the compile memory limit first (g++: "virtual memory
-    # exhausted", or from libiberty's xmalloc "out of memory allocating N bytes"). Either way a
-    # limit stopped it, and the judge reports that.
+    # exhausted" or "out of memory allocating N bytes"). Either way a limit stopped it, and the
+    # judge says which.
     assert any(reason in result.compile_output for reason in (
         "(compilation exceeded its time limit)", "CPU time limit exceeded",
-        "virtual memory exhausted", "out of memory allocating")), result
+        "(compilation exceeded its memory limit)")), result
 
 
 def _within_output_limit(result: JudgeResult, host: Host) -> None:
