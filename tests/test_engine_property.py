@@ -10,6 +10,7 @@ stored rows must equal what ``rebuild_standings`` computes from scratch.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import random
 import shutil
@@ -116,3 +117,39 @@ def test_incremental_standings_equal_a_full_recompute(
         asyncio.run(_example(sqlite_template, root, rule, drawn))
 
     check()
+
+
+async def test_attempt_times_are_exact_and_the_freeze_boundary_holds(services: Services) -> None:
+    """The engine's read of the attempts (seconds computed by PostgreSQL, by Python on SQLite)
+    gives each submission's exact seconds since the start, microseconds included, past a day
+    too; a submission at the freeze instant is hidden, one a microsecond before is not."""
+    from server.components import Attempt, Verdict
+    from server.scoreboard import engine
+    from tests.factories import solve
+
+    world = await make_world(services, slug="exact", teams=1, freeze=True)
+    await actions.update_contest(services, world.contest.id,
+                                 end_at=world.start + timedelta(days=2))  # a long practice
+    freeze_minutes = 90
+    minutes = [59.999999 / 60, 1.0, 0.5 / 60, freeze_minutes - 1e-6 / 60, freeze_minutes,
+               (86_400 + 60.000001) / 60]
+    subs = [await solve(services, world, 0, "A", "WA", m) for m in minutes]
+    contest = world.contest
+    async with services.db.read() as session:
+        fresh = await session.get(type(contest), contest.id)
+        everything, _ = await engine._load(session, fresh, None, None)
+        frozen, _ = await engine._load(session, fresh, None, fresh.freeze_at)
+    team = world.teams[0].id
+    problem = next(iter({p for _, p in everything}))
+    expected = sorted(((s.submitted_at - fresh.start_at).total_seconds(), s.id) for s in subs)
+    assert [(a.contest_seconds, a.submission_id) for a in everything[(team, problem)]] == expected
+    assert [a.verdict for a in frozen[(team, problem)]] == [
+        Verdict.WRONG_ANSWER if seconds < freeze_minutes * 60 else None
+        for seconds, _ in expected]
+    assert [a.contest_seconds for a in frozen[(team, problem)]][3:5] == [
+        freeze_minutes * 60 - 1e-6, freeze_minutes * 60]
+    # The fast constructor makes the same frozen dataclass the plugin API documents.
+    made = engine._attempt(7, 1.5, Verdict.ACCEPTED, 0.5, {1: 0.5})
+    assert made == Attempt(7, 1.5, Verdict.ACCEPTED, 0.5, {1: 0.5})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.verdict = None  # type: ignore[misc]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -91,6 +92,24 @@ async def contest_problems(session: AsyncSession, contest_id: int) -> list[Probl
 
 
 _VERDICTS = {v.value: v for v in Verdict}
+_ATTEMPT_SLOTS = tuple(getattr(Attempt, field.name).__set__
+                       for field in dataclasses.fields(Attempt))
+
+
+def _attempt(submission_id: int, contest_seconds: float, verdict: Verdict | None,
+             score: float | None, groups: dict[int, float] | None) -> Attempt:
+    """``Attempt(submission_id, contest_seconds, verdict, score, groups)``, made twice as fast
+    as the frozen dataclass's ``__init__`` (which sets each field through
+    ``object.__setattr__``) by setting its slots directly: a full recompute makes one per
+    submission."""
+    attempt = object.__new__(Attempt)
+    set_id, set_seconds, set_verdict, set_score, set_groups = _ATTEMPT_SLOTS
+    set_id(attempt, submission_id)
+    set_seconds(attempt, contest_seconds)
+    set_verdict(attempt, verdict)
+    set_score(attempt, score)
+    set_groups(attempt, groups)
+    return attempt
 
 
 @contextlib.contextmanager
@@ -226,11 +245,20 @@ async def _load(
     when ``team_ids`` is None).
 
     One select of plain rows, no ORM objects: a full recompute reads every submission."""
-    # The driver's own datetimes: aware UTC on PostgreSQL, naive UTC on SQLite (as
-    # UTCDateTime stores them), without UTCDateTime's per-row conversion.
-    submitted_at = sa.type_coerce(Submission.submitted_at, sa.DateTime(timezone=True))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # The seconds since the start, computed by PostgreSQL: a float8 decodes faster than a
+        # timestamp and saves a datetime and a timedelta per row. Exact like Python's
+        # ``(at - start).total_seconds()``: the interval's microseconds, correctly rounded.
+        start = sa.bindparam("podium_start", contest.start_at, type_=sa.DateTime(timezone=True))
+        seconds: Any = sa.cast(sa.extract("epoch", sa.type_coerce(
+            Submission.submitted_at, sa.DateTime(timezone=True)) - start), sa.Float)
+    else:
+        # The driver's own datetimes (naive UTC on SQLite, as UTCDateTime stores them),
+        # without UTCDateTime's per-row conversion.
+        seconds = sa.type_coerce(Submission.submitted_at, sa.DateTime())
     query = select(
-        Submission.team_id, Submission.problem_id, Submission.id, submitted_at,
+        Submission.team_id, Submission.problem_id, Submission.id, seconds,
         Submission.verdict, Submission.score, Submission.current_judging_id,
     ).where(
         Submission.contest_id == contest.id,
@@ -243,27 +271,29 @@ async def _load(
     if team_ids is not None:
         query = query.where(col(Submission.team_id).in_(list(team_ids)))
     query = query.order_by(col(Submission.submitted_at), col(Submission.id))
-    subs = await _rows(session, query)
+    subs: Sequence[Any] = await _rows(session, query)
+    if not postgres:
+        naive_start = _naive_utc(contest.start_at)
+        subs = [(t, p, i, (at - naive_start).total_seconds(), v, s, j)
+                for t, p, i, at, v, s, j in subs]
     groups: dict[int, dict[int, float]] = {}
     if rule is not None and rule.uses_test_groups:
         groups = await _group_results(
             session, {row[1] for row in subs}, {row[6] for row in subs if row[6] is not None})
-    start = contest.start_at
-    if session.get_bind().dialect.name == "sqlite":
-        start = _naive_utc(start)
-        hide_after = None if hide_after is None else _naive_utc(hide_after)
+    hidden_from = (math.inf if hide_after is None
+                   else (hide_after - contest.start_at).total_seconds())
     out: dict[tuple[int, int], list[Attempt]] = {}
     firsts: dict[int, int] = {}
-    accepted, verdicts, new = Verdict.ACCEPTED, _VERDICTS, Attempt  # locals: ~10^5 iterations
+    accepted, verdicts, make = Verdict.ACCEPTED, _VERDICTS, _attempt  # locals: ~10^5 rows
     for team_id, problem_id, sub_id, at, name, score, judging_id in subs:
-        if name and (hide_after is None or at < hide_after):
+        if name and at < hidden_from:
             verdict = verdicts.get(name) or Verdict(name)
             if verdict is accepted and problem_id not in firsts:
                 firsts[problem_id] = team_id
-            attempt = new(sub_id or 0, (at - start).total_seconds(), verdict, score,
-                          groups.get(judging_id) if groups else None)
+            attempt = make(sub_id or 0, at, verdict, score,
+                           groups.get(judging_id) if groups else None)
         else:
-            attempt = new(sub_id or 0, (at - start).total_seconds(), None, None)
+            attempt = make(sub_id or 0, at, None, None, None)
         cell = out.get((team_id, problem_id))
         if cell is None:
             out[(team_id, problem_id)] = [attempt]
