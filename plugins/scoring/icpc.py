@@ -50,24 +50,29 @@ class IcpcRule(ScoringRule):
     def cell(self, problem: ProblemInfo, attempts: Sequence[Attempt], settings: BaseModel) -> Cell:
         assert isinstance(settings, IcpcSettings)
         cell = Cell(problem_id=problem.id)
-        rejected = 0
+        # Counts in locals, the verdicts compared by identity: a full recompute folds one
+        # attempt per submission (10^5 of them) through this loop.
+        not_tries = ((Verdict.JUDGE_ERROR,) if settings.count_compile_errors
+                     else (Verdict.JUDGE_ERROR, Verdict.COMPILE_ERROR))
+        accepted = Verdict.ACCEPTED
+        pending = judged = 0
         for attempt in attempts:
-            if attempt.verdict is None:
-                cell.pending += 1
+            verdict = attempt.verdict
+            if verdict is None:
+                pending += 1
                 continue
-            if attempt.verdict is Verdict.JUDGE_ERROR:
+            if verdict in not_tries:
                 continue
-            if attempt.verdict is Verdict.COMPILE_ERROR and not settings.count_compile_errors:
-                continue
-            cell.attempts += 1
-            if attempt.verdict.is_accepted:
+            judged += 1
+            if verdict is accepted:
                 cell.solved = True
                 cell.time = attempt.contest_seconds
                 cell.points = 1.0
                 cell.penalty = float(minutes(attempt.contest_seconds)
-                                     + rejected * settings.penalty_minutes)
+                                     + (judged - 1) * settings.penalty_minutes)
                 break  # later attempts, judged or pending, do not change a solved cell
-            rejected += 1
+        cell.pending = pending
+        cell.attempts = judged
         return cell
 
     def row(self, cells: Sequence[Cell], settings: BaseModel) -> RowScore:
