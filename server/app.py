@@ -115,23 +115,13 @@ FREEZE_HEAP_ENV = "PODIUM_FREEZE_HEAP"
 """Set by ``podium serve`` for its processes: see :func:`freeze_startup_heap`."""
 
 
-GC_THRESHOLDS = (10_000, 10, 50)
-"""The cyclic collector's thresholds in a served process (Python's are 700, 10, 10). With
-those, a busy web process (bench_pages: 300 contestants, about 50 requests/s a process) ran a full
-collection every 5 s, a 20-55 ms stall of every request in flight; with these, none in the
-60 s of browsing, and the young collections that still run take 2-20 ms. Young garbage
-cycles are still collected young; only what survives two collections waits longer."""
-
-
 def freeze_startup_heap() -> None:
     """Move what startup allocated (modules, models, templates, plugins: ~170,000 objects)
-    out of the cyclic garbage collector's reach (``gc.freeze``), and collect less often
-    (:data:`GC_THRESHOLDS`). Each full collection walked all of it again: 130-280 ms stalls
-    of a busy web process under bench_pages, 50-90 ms after. Frozen objects are still freed
-    by reference counting."""
+    out of the cyclic garbage collector's reach (``gc.freeze``). Each full collection walked
+    all of it again: 130-280 ms stalls of a busy web process under bench_pages, 50-90 ms after.
+    Frozen objects are still freed by reference counting."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _dump_tasks() -> None:
