@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from judges.sandbox.base import Box, Limits, RunResult, Sandbox
-from judges.sandbox.runguard import OUT_OF_MEMORY_MESSAGES
 from server.components import Checker, Language, Verdict
 from server.judge_protocol import Job, JudgeResult, RunReport, TestCaseSpec, ValidatorSpec
 
@@ -31,10 +30,6 @@ log = logging.getLogger("podium.judge")
 COMPILE_LIMITS = Limits(cpu_seconds=30, wall_seconds=60, memory_bytes=2 * 1024**3,
                         processes=128, output_bytes=64 * 1024 * 1024, open_files=256)
 COMPILE_OUTPUT_CAP = 64 * 1024
-COMPILER_OUT_OF_MEMORY = tuple(m.decode() for m in OUT_OF_MEMORY_MESSAGES) + (
-    "virtual memory exhausted",)
-"""What a compiler prints when an allocation fails under the compile memory limit (g++:
-"virtual memory exhausted" or "out of memory allocating N bytes", javac, rustc, ...)."""
 CHECKER_INPUT_CAP = 256 * 1024 * 1024
 MB = 1024 * 1024
 
@@ -406,8 +401,7 @@ async def judge(job: Job, *, sandbox: Sandbox, languages: Mapping[str, Language]
                 if not compiled.ok:
                     if compiled.cpu_exceeded or compiled.wall_exceeded:
                         compile_output += "\n(compilation exceeded its time limit)"
-                    elif compiled.memory_exceeded or any(
-                            m in compile_output for m in COMPILER_OUT_OF_MEMORY):
+                    elif compiled.memory_exceeded:  # the sandbox reads the compiler's stderr
                         compile_output += "\n(compilation exceeded its memory limit)"
                     return JudgeResult(submission_id=job.submission_id, attempt=job.attempt,
                                        verdict=Verdict.COMPILE_ERROR,
