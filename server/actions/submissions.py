@@ -130,7 +130,7 @@ async def submit(
         link = (await session.exec(query)).first()
         if link is None:
             raise NotFound(N_("problem %(problem)r is not in contest %(contest)r"),
-                           problem=problem, contest=the_contest.slug)
+                           problem=problem, contest=the_contest.slug, field="problem")
         if language not in services.plugins.languages:
             raise Invalid(N_("no language named %(language)r"), language=language, field="language")
         enabled = await session.get(ContestLanguage, (the_contest.id, language))

@@ -453,8 +453,6 @@ async def submit(request: Request, slug: FromPath[str], user: CurrentUser) -> Re
         errors = errors_of(exc)
         if "files" in errors:
             errors[field_name] = errors.pop("files")
-        if isinstance(exc, actions.NotFound) and "problem" in exc.msgid:
-            errors = {"problem": exc.message}
         return await refuse(exc.status_code, errors)
     flash(request, _("Submission %(id)s for problem %(label)s is queued for judging.")
           % {"id": submission.id, "label": form["problem"]}, "success")
